@@ -1,0 +1,113 @@
+"""Fixtures shared by the unit tests (`tests/`) and the acceptance specs (`features/`).
+
+The database is real: a migrated SQLite file per test by default, or, when DATABASE_URL
+points at PostgreSQL, a database made for this run, migrated once and truncated per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from system.app import build_services, create_app
+from system.clock import ManualClock
+from system.db.migrate import upgrade
+from system.db.tables import metadata
+from system.settings import Settings
+from tests.support import SystemUnderTest
+
+TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
+
+
+def _postgres_admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        target = make_url(url).set(drivername="postgresql")
+        connection = await asyncpg.connect(
+            host=target.host,
+            port=target.port or 5432,
+            user=target.username,
+            password=target.password,
+            database=target.database,
+        )
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head for this run: its URL."""
+    server_url = os.environ.get("DATABASE_URL")
+    if server_url and make_url(server_url).get_backend_name() == "postgresql":
+        name = f"rsolv_test_{uuid.uuid4().hex[:12]}"
+        _postgres_admin(server_url, f'CREATE DATABASE "{name}"')
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    url = f"sqlite:///{template}"
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> str:
+    """A migrated, empty database for one test."""
+    if make_url(migrated_database).get_backend_name() == "sqlite":
+        template = Path(make_url(migrated_database).database or "")
+        copy = tmp_path / "rsolv.db"
+        shutil.copy(template, copy)
+        return f"sqlite:///{copy}"
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    _postgres_admin(migrated_database, f"TRUNCATE {tables} CASCADE")
+    return migrated_database
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[object]:
+    """The Stripe emulator, served over HTTP on a free loopback port for the whole run."""
+    from simulator.stripe_emulator.server import EmulatorServer
+
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(database_url: str, emulator: object) -> Settings:
+    return Settings(
+        database_url=database_url,
+        stripe_api_base=emulator.base_url,  # type: ignore[attr-defined]
+        stripe_api_key=f"{TEST_STRIPE_KEY}_{uuid.uuid4().hex[:8]}",
+        stripe_max_network_retries=0,
+        stripe_timeout_seconds=2.0,
+        signup_rate_limit=1000,
+    )
+
+
+@pytest.fixture
+def system(settings: Settings, emulator: object) -> Iterator[SystemUnderTest]:
+    clock = ManualClock()
+    services = build_services(settings, clock=clock)
+    app = create_app(services=services, background_tasks=False)
+    try:
+        with TestClient(app, raise_server_exceptions=True) as client:
+            yield SystemUnderTest(client, services, clock, emulator, settings.stripe_api_key)
+    finally:
+        emulator.state.faults.clear()  # type: ignore[attr-defined]

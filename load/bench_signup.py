@@ -1,0 +1,88 @@
+"""Benchmark: signups against the real stack (uvicorn + emulator), sequential and concurrent.
+
+    .venv/bin/python -m load.bench_signup --database sqlite --database postgresql
+
+Prints p50/p95/p99 latency and signups per second for each database and concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from load.stack import fresh_database, running_stack
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def run(url: str, total: int, concurrency: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    run_id = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                body = {"email": f"bench-{run_id}-{i}@example.com", "name": f"Bench {i}"}
+                started = time.perf_counter()
+                response = await client.post("/api/v1/customers/onboard", json=body)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 201:
+                    raise RuntimeError(f"signup {i}: {response.status_code} {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed
+
+
+def report(label: str, latencies: list[float], elapsed: float) -> str:
+    ms = [v * 1000 for v in latencies]
+    return (
+        f"| {label} | {len(ms)} | {percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} | "
+        f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {statistics.mean(ms):.1f} | "
+        f"{len(ms) / elapsed:.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--signups", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, action="append")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    databases = args.database or ["sqlite", "postgresql"]
+    levels = args.concurrency or [1, 20]
+    columns = "database, concurrency | signups | p50 ms | p95 ms | p99 ms | max ms | mean ms"
+    print(f"| {columns} | signups/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as workdir:
+        for kind in databases:
+            url = fresh_database(kind, Path(workdir))
+            with running_stack(url, workers=args.workers) as stack:
+                asyncio.run(run(stack.system_url, 20, 4))  # warm up connections and caches
+                for concurrency in levels:
+                    latencies, elapsed = asyncio.run(
+                        run(stack.system_url, args.signups, concurrency)
+                    )
+                    print(report(f"{kind}, {concurrency}", latencies, elapsed), flush=True)
+
+
+if __name__ == "__main__":
+    main()

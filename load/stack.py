@@ -1,0 +1,122 @@
+"""Start the emulator and the system as real server processes on loopback, for benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[None]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until_up(health_url)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass(frozen=True)
+class Stack:
+    system_url: str
+    emulator_url: str
+    database_url: str
+
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    """A new, empty database of `kind` ("sqlite" or "postgresql"), migrated."""
+    from system.db.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+    else:
+        import asyncio
+
+        import asyncpg
+
+        server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        name = f"rsolv_bench_{uuid.uuid4().hex[:8]}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(server.replace("postgresql+asyncpg", "postgresql"))
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+@contextlib.contextmanager
+def running_stack(database_url: str, workers: int = 1) -> Iterator[Stack]:
+    """The emulator and the system as separate uvicorn processes."""
+    cli = [sys.executable, "-m", "system.cli"]
+    emulator_port, system_port = free_port(), free_port()
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
+    system_url = f"http://127.0.0.1:{system_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "STRIPE_API_BASE": emulator_url,
+        "STRIPE_API_KEY": "sk_test_rsolv_benchmark",
+        "SIGNUP_RATE_LIMIT": "0",
+        "WEB_CONCURRENCY": str(workers),
+    }
+    with (
+        process(
+            [*cli, "emulator", "--port", str(emulator_port)],
+            env,
+            f"{emulator_url}/_emulator/health",
+        ),
+        process(
+            [
+                *cli,
+                "serve",
+                "--port",
+                str(system_port),
+                "--no-migrate",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            env,
+            f"{system_url}/health",
+        ),
+    ):
+        yield Stack(system_url, emulator_url, database_url)

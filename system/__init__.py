@@ -1,0 +1,1 @@
+"""RSOLV billing and provisioning: the product's Starlette application and its services."""

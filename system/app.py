@@ -1,0 +1,135 @@
+"""The application, assembled in one place from settings and the dependencies passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from system.clock import Clock, SystemClock
+from system.db.engine import create_engine
+from system.http.problems import (
+    Problem,
+    handle_http_exception,
+    handle_problem,
+    handle_unexpected,
+)
+from system.http.ratelimit import RateLimiter
+from system.metrics import Metrics
+from system.provisioning.routes import ProvisioningEndpoints
+from system.provisioning.service import ProvisioningPolicy, ProvisioningService
+from system.services import Services
+from system.settings import Settings
+from system.stripe_gateway import StripeGateway
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "web" / "templates"
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    stripe: StripeGateway | None = None,
+) -> Services:
+    """Everything the routes need, from settings unless given."""
+    clock = clock or SystemClock()
+    engine = engine or create_engine(settings.database_url)
+    stripe = stripe or StripeGateway(
+        settings.stripe_api_key,
+        settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_network_retries,
+    )
+    policy = ProvisioningPolicy(
+        trial_credits=settings.trial_credits,
+        key_environment=settings.api_key_environment,
+        check_deliverability=settings.check_email_deliverability,
+    )
+    return Services(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        stripe=stripe,
+        metrics=Metrics(),
+        provisioning=ProvisioningService(engine, stripe, clock, policy),
+        signup_limiter=RateLimiter(
+            settings.signup_rate_limit, settings.signup_rate_window_seconds, time.monotonic
+        ),
+    )
+
+
+async def _sync_stripe_forever(services: Services) -> None:
+    """Complete the Stripe side of customers whose signup could not reach Stripe."""
+    interval = services.settings.stripe_sync_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.provisioning.sync_pending()
+        except Exception:  # keep retrying: a database blip must not end the loop
+            log.exception("stripe sync pass failed")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    background_tasks: bool = True,
+) -> Starlette:
+    """The Starlette app. Pass `services` to inject a clock, an engine or a Stripe gateway."""
+    services = services or build_services(settings or Settings())
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+
+    async def health(request: Request) -> Response:
+        try:
+            async with services.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sync_stripe_forever(services)) if background_tasks else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.engine.dispose()
+
+    routes = [
+        Route("/health", health),
+        Route("/metrics", metrics),
+        *ProvisioningEndpoints(services, templates).routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            Problem: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,1 @@
+"""Billing: the credit ledger, plans, charging (pure rules apart from their storage)."""

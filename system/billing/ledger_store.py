@@ -1,0 +1,64 @@
+"""Storing ledger entries: each in one statement pair that keeps the running balance exact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from system.billing.ledger import Entry, InsufficientCredit
+from system.db.tables import credit_ledger, customers
+
+
+async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now: datetime) -> int:
+    """Append `entry` for the customer within the caller's transaction; return the balance.
+
+    The balance moves by a conditional update (`balance + amount >= 0`), so concurrent posts
+    can never overdraw, on PostgreSQL and SQLite alike. A repeated (customer, reference)
+    violates the ledger's unique constraint and rolls the caller's transaction back.
+    """
+    result = await connection.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .where(customers.c.credit_balance + entry.amount >= 0)
+        .values(credit_balance=customers.c.credit_balance + entry.amount)
+        .returning(customers.c.credit_balance)
+    )
+    balance = result.scalar_one_or_none()
+    if balance is None:
+        current = await balance_of(connection, customer_id)
+        raise InsufficientCredit(current, entry.amount)
+    await connection.execute(
+        credit_ledger.insert().values(
+            customer_id=customer_id,
+            amount=entry.amount,
+            kind=entry.kind,
+            reference=entry.reference,
+            balance_after=balance,
+            created_at=now,
+        )
+    )
+    return int(balance)
+
+
+async def balance_of(connection: AsyncConnection, customer_id: str) -> int:
+    result = await connection.execute(
+        select(customers.c.credit_balance).where(customers.c.id == customer_id)
+    )
+    return int(result.scalar_one())
+
+
+async def entries(
+    connection: AsyncConnection, customer_id: str, *, limit: int = 50, before_id: int | None = None
+) -> list[dict[str, object]]:
+    query = (
+        select(credit_ledger)
+        .where(credit_ledger.c.customer_id == customer_id)
+        .order_by(credit_ledger.c.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(credit_ledger.c.id < before_id)
+    rows = (await connection.execute(query)).mappings().all()
+    return [dict(row) for row in rows]

@@ -1,0 +1,116 @@
+"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator (and more to come)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from system.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    return Settings(**overrides)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from system.db.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {settings.database_url} is at revision {args.revision}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from system.db.migrate import upgrade
+
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url  # the workers read settings from it
+    settings = Settings()
+    if not args.no_migrate:
+        upgrade(settings.database_url)
+    uvicorn.run(
+        "system.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_sync_stripe(args: argparse.Namespace) -> int:
+    from system.app import build_services
+
+    services = build_services(_settings(args))
+
+    async def run() -> dict[str, int]:
+        try:
+            return await services.provisioning.sync_pending(limit=args.limit, include_not_due=True)
+        finally:
+            await services.engine.dispose()
+
+    outcome = asyncio.run(run())
+    print(json.dumps(outcome))
+    return 0 if outcome["failed"] == 0 else 1
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from simulator.stripe_emulator.server import serve
+
+    serve(host=args.host, port=args.port, persist_path=args.persist, seed=args.seed)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="rsolv-billing", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the app under uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--database-url")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--database-url")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    sync = sub.add_parser("sync-stripe", help="create Stripe customers that signup deferred")
+    sync.add_argument("--database-url")
+    sync.add_argument("--limit", type=int, default=1000)
+    sync.set_defaults(handler=cmd_sync_stripe)
+
+    emulator = sub.add_parser("emulator", help="serve the offline Stripe API emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=12111)
+    emulator.add_argument("--persist", help="SQLite file that keeps the emulator's state")
+    emulator.add_argument("--seed", type=int, help="seed for ids, so runs repeat")
+    emulator.set_defaults(handler=cmd_emulator)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

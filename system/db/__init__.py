@@ -1,0 +1,1 @@
+"""Persistence: the schema, the engine, migrations."""

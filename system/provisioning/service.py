@@ -1,0 +1,240 @@
+"""The provisioning use cases: onboard a customer, complete its Stripe side, manage keys."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from system import idempotency
+from system.billing import ledger_store
+from system.billing.ledger import Entry
+from system.clock import Clock
+from system.ids import new_id
+from system.provisioning import api_keys, emails, store
+from system.stripe_gateway import StripeCustomerRequest, StripeGateway, StripeUnavailable
+
+log = logging.getLogger(__name__)
+
+ONBOARD_SCOPE = "onboard"
+SYNC_BACKOFF_BASE = timedelta(seconds=5)
+SYNC_BACKOFF_MAX = timedelta(hours=1)
+
+
+class DuplicateCustomer(Exception):
+    """A customer with this address exists already."""
+
+
+@dataclass(frozen=True)
+class Signup:
+    email: str
+    name: str
+    company: str | None = None
+    github_org: str | None = None
+
+
+@dataclass(frozen=True)
+class OnboardResult:
+    body: dict[str, Any]
+    customer_id: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ProvisioningPolicy:
+    trial_credits: int = 5
+    key_environment: str = "test"
+    check_deliverability: bool = False
+
+
+def public_customer(row: dict[str, Any]) -> dict[str, Any]:
+    """The customer as the API shows it."""
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "company": row["company"],
+        "github_org": row["github_org"],
+        "plan": row["plan"],
+        "status": row["status"],
+        "credit_balance": row["credit_balance"],
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
+def public_key(row: dict[str, Any]) -> dict[str, Any]:
+    def stamp(key: str) -> str | None:
+        return row[key].isoformat() if row[key] else None
+
+    return {
+        "id": row["id"],
+        "prefix": row["prefix"],
+        "label": row["label"],
+        "created_at": stamp("created_at"),
+        "last_used_at": stamp("last_used_at"),
+        "revoked_at": stamp("revoked_at"),
+    }
+
+
+class ProvisioningService:
+    """Signup to a working API key: one transaction for everything local, Stripe after."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        stripe: StripeGateway,
+        clock: Clock,
+        policy: ProvisioningPolicy,
+    ) -> None:
+        self._engine = engine
+        self._stripe = stripe
+        self._clock = clock
+        self._policy = policy
+
+    async def onboard(self, signup: Signup, idempotency_key: str | None = None) -> OnboardResult:
+        """Create customer, key and trial credits atomically, and queue its Stripe customer.
+
+        Raises EmailRejected, DuplicateCustomer or IdempotencyKeyReused; nothing is written
+        unless everything is.
+        """
+        email = emails.normalise(
+            signup.email, check_deliverability=self._policy.check_deliverability
+        )
+        key = (
+            idempotency.IdempotencyKey(ONBOARD_SCOPE, idempotency_key) if idempotency_key else None
+        )
+        fingerprint = idempotency.request_fingerprint(
+            {
+                "email": email.key,
+                "name": signup.name,
+                "company": signup.company,
+                "github_org": signup.github_org,
+            }
+        )
+        if key:
+            replay = await self._replay(key, fingerprint)
+            if replay:
+                return replay
+        try:
+            return await self._create(signup, email, key, fingerprint)
+        except IntegrityError:
+            if key:
+                replay = await self._replay(key, fingerprint)
+                if replay:
+                    return replay
+            raise DuplicateCustomer(email.address) from None
+
+    async def _replay(
+        self, key: idempotency.IdempotencyKey, fingerprint: bytes
+    ) -> OnboardResult | None:
+        async with self._engine.connect() as connection:
+            stored = await idempotency.lookup(connection, key, fingerprint)
+        if stored is None:
+            return None
+        return OnboardResult(stored.body, stored.body["customer"]["id"], replayed=True)
+
+    async def _create(
+        self,
+        signup: Signup,
+        email: emails.Email,
+        key: idempotency.IdempotencyKey | None,
+        fingerprint: bytes,
+    ) -> OnboardResult:
+        now = self._clock.now()
+        customer_id = new_id("cust")
+        issued = api_keys.issue(self._policy.key_environment)
+        async with self._engine.begin() as connection:
+            await store.insert_customer(
+                connection,
+                {
+                    "id": customer_id,
+                    "email": email.address,
+                    "email_key": email.key,
+                    "name": signup.name,
+                    "company": signup.company,
+                    "github_org": signup.github_org,
+                    "plan": "trial",
+                    "status": "active",
+                    "credit_balance": 0,
+                    "created_at": now,
+                },
+            )
+            await store.insert_api_key(
+                connection,
+                {
+                    "id": new_id("key"),
+                    "customer_id": customer_id,
+                    "prefix": issued.prefix,
+                    "key_hash": issued.key_hash,
+                    "label": "default",
+                    "created_at": now,
+                },
+            )
+            if self._policy.trial_credits:
+                await ledger_store.post(
+                    connection,
+                    customer_id,
+                    Entry(self._policy.trial_credits, "trial_grant", "trial:signup"),
+                    now,
+                )
+            await store.enqueue_stripe_sync(connection, customer_id, now)
+            customer = await store.get_customer(connection, customer_id)
+            assert customer is not None
+            body = {"customer": public_customer(customer), "api_key": issued.plaintext}
+            if key:
+                await idempotency.remember(
+                    connection, key, fingerprint, idempotency.StoredResponse(201, body), now
+                )
+        return OnboardResult(body, customer_id)
+
+    async def sync_stripe_customer(self, customer_id: str) -> str | None:
+        """Create the customer's Stripe customer if it has none; its id, or None if Stripe
+        failed (the attempt is recorded and retried later with backoff)."""
+        async with self._engine.connect() as connection:
+            customer = await store.get_customer(connection, customer_id)
+        if customer is None:
+            return None
+        if customer["stripe_customer_id"]:
+            return str(customer["stripe_customer_id"])
+        request = StripeCustomerRequest(
+            email=customer["email"],
+            name=customer["name"],
+            customer_id=customer_id,
+            company=customer["company"],
+            github_org=customer["github_org"],
+        )
+        try:
+            stripe_id = await self._stripe.create_customer(request)
+        except StripeUnavailable as error:
+            await self._postpone(customer_id, str(error))
+            log.warning("stripe customer for %s deferred: %s", customer_id, error)
+            return None
+        async with self._engine.begin() as connection:
+            await store.complete_stripe_sync(connection, customer_id, stripe_id)
+        return stripe_id
+
+    async def _postpone(self, customer_id: str, error: str) -> None:
+        async with self._engine.begin() as connection:
+            queued = await store.get_stripe_sync(connection, customer_id)
+            attempts = queued["attempts"] if queued else 0
+            delay = min(SYNC_BACKOFF_BASE * (2**attempts), SYNC_BACKOFF_MAX)
+            await store.postpone_stripe_sync(
+                connection, customer_id, error, self._clock.now() + delay
+            )
+
+    async def sync_pending(
+        self, *, limit: int = 100, include_not_due: bool = False
+    ) -> dict[str, int]:
+        """Retry every queued Stripe customer that is due (or all, with include_not_due)."""
+        horizon = self._clock.now() + (SYNC_BACKOFF_MAX * 2 if include_not_due else timedelta(0))
+        async with self._engine.connect() as connection:
+            pending = await store.due_stripe_syncs(connection, horizon, limit)
+        outcome = {"synced": 0, "failed": 0}
+        for row in pending:
+            synced = await self.sync_stripe_customer(row["customer_id"])
+            outcome["synced" if synced else "failed"] += 1
+        return outcome

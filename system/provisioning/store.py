@@ -1,0 +1,168 @@
+"""Reading and writing customers and API keys (the provisioning slice's I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from system.db.tables import api_keys, customers, stripe_sync_queue
+
+CUSTOMER_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "company",
+    "github_org",
+    "plan",
+    "status",
+    "credit_balance",
+    "stripe_customer_id",
+    "created_at",
+)
+# last_used_at is refreshed at most this often, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def insert_customer(connection: AsyncConnection, row: dict[str, Any]) -> None:
+    await connection.execute(customers.insert().values(**row))
+
+
+async def get_customer(connection: AsyncConnection, customer_id: str) -> dict[str, Any] | None:
+    row = (
+        (await connection.execute(select(customers).where(customers.c.id == customer_id)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def insert_api_key(connection: AsyncConnection, row: dict[str, Any]) -> None:
+    await connection.execute(api_keys.insert().values(**row))
+
+
+async def find_key(connection: AsyncConnection, prefix: str) -> dict[str, Any] | None:
+    row = (
+        (await connection.execute(select(api_keys).where(api_keys.c.prefix == prefix)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def touch_key(connection: AsyncConnection, key: dict[str, Any], now: datetime) -> None:
+    last = key["last_used_at"]
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        await connection.execute(
+            update(api_keys).where(api_keys.c.id == key["id"]).values(last_used_at=now)
+        )
+
+
+async def list_keys(connection: AsyncConnection, customer_id: str) -> list[dict[str, Any]]:
+    rows = (
+        (
+            await connection.execute(
+                select(api_keys)
+                .where(api_keys.c.customer_id == customer_id)
+                .order_by(api_keys.c.created_at, api_keys.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [dict(row) for row in rows]
+
+
+async def revoke_key(
+    connection: AsyncConnection, customer_id: str, key_id: str, now: datetime
+) -> dict[str, Any] | None:
+    """Revoke one of the customer's keys; None when the customer has no such key."""
+    await connection.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.id == key_id,
+            api_keys.c.customer_id == customer_id,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    row = (
+        (
+            await connection.execute(
+                select(api_keys).where(
+                    api_keys.c.id == key_id, api_keys.c.customer_id == customer_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def enqueue_stripe_sync(connection: AsyncConnection, customer_id: str, now: datetime) -> None:
+    await connection.execute(
+        stripe_sync_queue.insert().values(
+            customer_id=customer_id, attempts=0, next_attempt_at=now, created_at=now
+        )
+    )
+
+
+async def get_stripe_sync(connection: AsyncConnection, customer_id: str) -> dict[str, Any] | None:
+    row = (
+        (
+            await connection.execute(
+                select(stripe_sync_queue).where(stripe_sync_queue.c.customer_id == customer_id)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def due_stripe_syncs(
+    connection: AsyncConnection, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    rows = (
+        (
+            await connection.execute(
+                select(stripe_sync_queue)
+                .where(stripe_sync_queue.c.next_attempt_at <= now)
+                .order_by(stripe_sync_queue.c.next_attempt_at)
+                .limit(limit)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [dict(row) for row in rows]
+
+
+async def complete_stripe_sync(
+    connection: AsyncConnection, customer_id: str, stripe_customer_id: str
+) -> None:
+    await connection.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(stripe_customer_id=stripe_customer_id)
+    )
+    await connection.execute(
+        stripe_sync_queue.delete().where(stripe_sync_queue.c.customer_id == customer_id)
+    )
+
+
+async def postpone_stripe_sync(
+    connection: AsyncConnection, customer_id: str, error: str, next_attempt_at: datetime
+) -> None:
+    await connection.execute(
+        update(stripe_sync_queue)
+        .where(stripe_sync_queue.c.customer_id == customer_id)
+        .values(
+            attempts=stripe_sync_queue.c.attempts + 1,
+            last_error=error[:2000],
+            next_attempt_at=next_attempt_at,
+        )
+    )

@@ -1,0 +1,73 @@
+"""The `rsolv-billing` command, run as a real process where it serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from load.stack import free_port, wait_until_up
+from system.cli import main
+from tests.support import SystemUnderTest
+
+
+def test_migrate_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert main(["migrate", "--database-url", url]) == 0
+    assert "is at revision head" in capsys.readouterr().out
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_sync_stripe_reports_and_fails_while_stripe_is_down(
+    system: SystemUnderTest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = system.services.settings
+    monkeypatch.setenv("STRIPE_API_BASE", settings.stripe_api_base)
+    monkeypatch.setenv("STRIPE_API_KEY", settings.stripe_api_key)
+    monkeypatch.setenv("STRIPE_MAX_NETWORK_RETRIES", "0")
+    system.emulator.state.faults.configure(error_rate=1.0)  # type: ignore[attr-defined]
+    response = system.client.post(
+        "/api/v1/customers/onboard", json={"email": "cli@example.com", "name": "C"}
+    )
+    assert response.status_code == 201
+    args = ["sync-stripe", "--database-url", settings.database_url]
+    assert main(args) == 1
+    assert json.loads(capsys.readouterr().out) == {"synced": 0, "failed": 1}
+    system.emulator.state.faults.clear()  # type: ignore[attr-defined]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == {"synced": 1, "failed": 0}
+
+
+def test_serve_and_emulator_run_as_processes(tmp_path: Path) -> None:
+    emulator_port, system_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+        "STRIPE_API_BASE": f"http://127.0.0.1:{emulator_port}",
+    }
+    cli = [sys.executable, "-m", "system.cli"]
+    emulator = subprocess.Popen([*cli, "emulator", "--port", str(emulator_port)], env=env)
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(system_port), "--log-level", "warning"], env=env
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{system_port}/health")
+        created = httpx.post(
+            f"http://127.0.0.1:{system_port}/api/v1/customers/onboard",
+            json={"email": "served@example.com", "name": "Served"},
+        )
+        assert created.status_code == 201, created.text
+        me = httpx.get(
+            f"http://127.0.0.1:{system_port}/api/v1/me",
+            headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+        )
+        assert me.json()["email"] == "served@example.com"
+    finally:
+        for process in (server, emulator):
+            process.terminate()
+            process.wait(10)

@@ -1,0 +1,110 @@
+"""The app's HTTP plumbing: health, metrics, problem documents for every failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support import SystemUnderTest
+
+
+def test_health_checks_the_database(system: SystemUnderTest) -> None:
+    response = system.client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_reports_a_dead_database(system: SystemUnderTest) -> None:
+    from system.db.engine import create_engine
+
+    async def swap() -> None:
+        await system.services.engine.dispose()
+
+    system.call(swap)
+    original = system.services.engine
+    system.services.engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        response = system.client.get("/health")
+    finally:
+        system.services.engine = original
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+def test_metrics_expose_the_provisioning_histogram(system: SystemUnderTest) -> None:
+    system.client.post("/api/v1/customers/onboard", json={"email": "m@example.com", "name": "M"})
+    text = system.client.get("/metrics").text
+    assert "rsolv_provisioning_seconds_bucket" in text
+    assert 'rsolv_signups_total{outcome="created"} 1.0' in text
+    assert 'rsolv_stripe_customer_syncs_total{outcome="synced"} 1.0' in text
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
+def test_unknown_paths_and_methods_are_problems(system: SystemUnderTest) -> None:
+    assert _problem(system.client.get("/api/v1/nothing"), 404)["title"] == "Not Found"
+    assert _problem(system.client.put("/api/v1/me"), 405)["title"] == "Method Not Allowed"
+
+
+def test_oversized_bodies_are_refused(system: SystemUnderTest) -> None:
+    big = b'{"email": "' + b"a" * 70_000 + b'"}'
+    body = _problem(system.client.post("/api/v1/customers/onboard", content=big), 413)
+    assert body["type"] == "/problems/payload-too-large"
+
+    def chunks() -> Any:
+        yield b'{"name": "'
+        for _ in range(70):
+            yield b"x" * 1024
+        yield b'"}'
+
+    streamed = system.client.post(
+        "/api/v1/customers/onboard",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert _problem(streamed, 413)["type"] == "/problems/payload-too-large"
+
+
+def test_an_empty_body_is_a_validation_error(system: SystemUnderTest) -> None:
+    body = _problem(system.client.post("/api/v1/customers/onboard", content=b""), 422)
+    assert {e["field"] for e in body["errors"]} == {"email", "name"}
+
+
+def test_a_bad_idempotency_key_is_refused(system: SystemUnderTest) -> None:
+    response = system.client.post(
+        "/api/v1/customers/onboard",
+        json={"email": "i@example.com", "name": "I"},
+        headers={"Idempotency-Key": "k" * 300},
+    )
+    assert _problem(response, 400)["type"] == "/problems/bad-idempotency-key"
+
+
+def test_revoking_a_key_that_is_not_yours_is_not_found(system: SystemUnderTest) -> None:
+    key = system.client.post(
+        "/api/v1/customers/onboard", json={"email": "r@example.com", "name": "R"}
+    ).json()["api_key"]
+    response = system.client.delete("/api/v1/api-keys/key_nope", headers={"X-Api-Key": key})
+    assert _problem(response, 404)["detail"] == "No such API key."
+
+
+def test_unexpected_errors_are_problems_without_details(system: SystemUnderTest) -> None:
+    from starlette.testclient import TestClient
+
+    from system.app import create_app
+
+    app = create_app(services=system.services, background_tasks=False)
+
+    async def boom(request: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    app.add_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    body = _problem(response, 500)
+    assert "secret" not in response.text
+    assert body["detail"] == "An unexpected error occurred."
