@@ -1,0 +1,220 @@
+"""The ASGI app: one async catch-all endpoint in front of synchronous resource handlers.
+
+Per request: assign ``Request-Id`` -> authenticate (Bearer or Basic, one
+account per key) -> fault injection -> route -> idempotency (POST) -> param
+validation -> handler -> ``expand`` -> JSON. Handlers never await, so requests
+never interleave inside the state. ``/_emulator/*`` is a small JSON control API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.routing import Route as HttpRoute
+
+from . import errors
+from .clock import ManualClock
+from .expand import expand
+from .faults import ERROR, RATE_LIMIT, TIMEOUT
+from .forms import FormError, decode
+from .resources import all_routes
+from .routing import Ctx, Route, Router
+from .schema import validate
+from .state import EmulatorState
+from .store import Account, IdempotencyRecord
+
+IDEMPOTENCY_TTL = 24 * 3600
+METHODS = ["GET", "POST", "DELETE"]
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _api_key(header: str | None) -> str:
+    if not header:
+        raise errors.missing_api_key()
+    scheme, _, cred = header.partition(" ")
+    scheme = scheme.lower()
+    cred = cred.strip()
+    if scheme == "bearer":
+        key = cred
+    elif scheme == "basic":
+        try:
+            key = base64.b64decode(cred, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise errors.invalid_api_key(cred) from None
+    else:
+        raise errors.invalid_api_key(header)
+    if not key:
+        raise errors.missing_api_key()
+    return key
+
+
+def _json_response(status: int, body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+class Api:
+    """The request pipeline (kept as a class so tests can call it in-process)."""
+
+    def __init__(self, state: EmulatorState, routes: list[Route] | None = None) -> None:
+        self.state = state
+        self.router = Router(routes if routes is not None else all_routes())
+
+    async def __call__(self, request: Request) -> Response:
+        state = self.state
+        method = request.method
+        path = request.url.path
+        rid = state.ids.new("req")
+        headers = {"Request-Id": rid}
+        version = request.headers.get("stripe-version") or state.api_version
+        headers["Stripe-Version"] = version
+        try:
+            account = state.account_for_key(self._authenticate(request))
+            if state.faults.active:
+                await self._fault(method, path)
+            return await self._dispatch(request, account, method, path, rid, version, headers)
+        except errors.StripeError as e:
+            headers.update(e.headers)
+            return _json_response(e.status, _dumps(e.body()).encode(), headers)
+
+    def _authenticate(self, request: Request) -> str:
+        key = _api_key(request.headers.get("authorization"))
+        if not self.state.key_is_valid(key):
+            raise errors.invalid_api_key(key)
+        return key
+
+    async def _fault(self, method: str, path: str) -> None:
+        decision = self.state.faults.decide(method, path)
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        if decision.action == ERROR or decision.action == TIMEOUT:
+            raise errors.api_error()
+        if decision.action == RATE_LIMIT:
+            raise errors.rate_limit()
+
+    async def _dispatch(
+        self,
+        request: Request,
+        account: Account,
+        method: str,
+        path: str,
+        rid: str,
+        version: str,
+        headers: dict[str, str],
+    ) -> Response:
+        state = self.state
+        if method == "POST":
+            raw: bytes | str = await request.body()
+        else:
+            raw = request.scope.get("query_string", b"")
+        try:
+            params = decode(raw)
+        except FormError as e:
+            raise errors.invalid(str(e), e.param) from None
+        matched = self.router.match(method, path)
+        if matched is None:
+            raise errors.unrecognized_url(method, path)
+        route, path_params = matched
+
+        idem_key = request.headers.get("idempotency-key") if method == "POST" else None
+        if idem_key is not None:
+            headers["Idempotency-Key"] = idem_key
+            rec = account.idempotency.get(idem_key)
+            if rec is not None and state.now() - rec.created < IDEMPOTENCY_TTL:
+                if rec.method != method or rec.path != path:
+                    raise errors.idempotency_endpoint_error(idem_key, rec.path, path)
+                if rec.params != params:
+                    raise errors.idempotency_error(idem_key)
+                headers["Idempotent-Replayed"] = "true"
+                headers["Original-Request"] = rec.request_id
+                return _json_response(rec.status, rec.response, headers)
+            headers["Original-Request"] = rid
+
+        # Validation failures are not stored as idempotent results (like Stripe).
+        values = validate(route.schema, params)
+        ctx = Ctx(state, account, method, path, path_params, values, rid, idem_key, version)
+        status = 200
+        try:
+            result = route.handler(ctx)
+            exp = values.get("expand")
+            if exp:
+                result = expand(account, result, [e for e in exp if e])
+            body = _dumps(result).encode()
+        except errors.StripeError as e:
+            if idem_key is None:
+                raise
+            headers.update(e.headers)
+            status, body = e.status, _dumps(e.body()).encode()
+        if idem_key is not None:
+            account.remember(
+                idem_key,
+                IdempotencyRecord(method, path, params, status, body, rid, state.now()),
+            )
+        if account.dirty:
+            state.flush(account)
+        for evt in ctx.events:
+            state.notify(account, evt)
+        return _json_response(status, body, headers)
+
+
+# -- control API (outside /v1) ----------------------------------------------------
+
+
+def _control_routes(state: EmulatorState) -> list[HttpRoute]:
+    async def get_faults(request: Request) -> Response:
+        return JSONResponse(state.faults.as_dict())
+
+    async def set_faults(request: Request) -> Response:
+        try:
+            body = await request.json() if await request.body() else {}
+            state.faults.configure(**body)
+        except (ValueError, TypeError) as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+        return JSONResponse(state.faults.as_dict())
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"ok": True})
+
+    async def clock(request: Request) -> Response:
+        body: dict[str, Any] = await request.json() if await request.body() else {}
+        clk = state.clock
+        if body:
+            if not isinstance(clk, ManualClock):
+                return JSONResponse({"error": "emulator clock is not a ManualClock"}, 400)
+            if "now" in body:
+                clk.set(int(body["now"]))
+            if "advance" in body:
+                clk.advance(int(body["advance"]))
+        return JSONResponse({"now": clk.now(), "manual": isinstance(clk, ManualClock)})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "accounts": len(state.accounts)})
+
+    return [
+        HttpRoute("/faults", get_faults, methods=["GET"]),
+        HttpRoute("/faults", set_faults, methods=["POST"]),
+        HttpRoute("/reset", reset, methods=["POST"]),
+        HttpRoute("/clock", clock, methods=["GET", "POST"]),
+        HttpRoute("/health", health, methods=["GET"]),
+    ]
+
+
+def create_app(state: EmulatorState, routes: list[Route] | None = None) -> Starlette:
+    """The emulator ASGI app for ``state`` (all resource routes unless ``routes`` given)."""
+    api = Api(state, routes)
+    app = Starlette(
+        routes=[
+            Mount("/_emulator", routes=_control_routes(state)),
+            HttpRoute("/{path:path}", api.__call__, methods=METHODS),
+        ]
+    )
+    app.state.emulator = state
+    return app

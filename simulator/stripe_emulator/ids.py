@@ -1,0 +1,24 @@
+"""Stripe-style object ids (``prefix_`` + base62) drawn from a seedable RNG."""
+
+from __future__ import annotations
+
+import random
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+# Stripe's id body lengths vary by resource; unknown prefixes get 14.
+LENGTHS: dict[str, int] = {"price": 24, "evt": 24, "req": 14, "acct": 16}
+
+
+class IdGenerator:
+    """Generates ids from an owned ``random.Random`` so seeded runs repeat."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def new(self, prefix: str, length: int | None = None) -> str:
+        n = length or LENGTHS.get(prefix, 14)
+        return prefix + "_" + "".join(self.rng.choices(BASE62, k=n))
+
+    def token(self, alphabet: str, length: int) -> str:
+        return "".join(self.rng.choices(alphabet, k=length))

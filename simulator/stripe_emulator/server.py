@@ -1,0 +1,114 @@
+"""Running the emulator: ``serve()`` (blocking, for the CLI) and ``EmulatorServer``
+(a context manager running uvicorn in a background thread on a free loopback port).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .clock import Clock
+from .state import EmulatorState
+
+
+def _config(state: EmulatorState, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(state),
+        host=host,
+        port=port,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 12111,
+    persist_path: str | None = None,
+    seed: int | None = None,
+) -> None:
+    """Run the emulator in the foreground until interrupted."""
+    state = EmulatorState(persist_path=persist_path, seed=seed)
+    try:
+        uvicorn.Server(_config(state, host, port)).run()
+    finally:
+        state.close()
+
+
+class EmulatorServer:
+    """Background-thread emulator on a free loopback port.
+
+    ``with EmulatorServer() as srv: StripeClient(key, base_addresses={"api": srv.base_url})``
+    """
+
+    def __init__(
+        self,
+        state: EmulatorState | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        persist_path: str | None = None,
+        seed: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.state = state or EmulatorState(persist_path=persist_path, seed=seed, clock=clock)
+        self._owns_state = state is None
+        self.host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        sock.listen(1024)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        server = uvicorn.Server(_config(self.state, self.host, self.port))
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="stripe-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("stripe emulator failed to start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+        if self._owns_state:
+            self.state.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,35 @@
+"""Stripe's example objects (``shapes.json``), used as templates for responses."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_PATH = Path(__file__).with_name("shapes.json")
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = json.loads(_PATH.read_text())
+    return data
+
+
+def jcopy(value: Any) -> Any:
+    """Fast deep copy for JSON-like data (dicts, lists, scalars)."""
+    if isinstance(value, dict):
+        return {k: jcopy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [jcopy(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
+
+
+def template(name: str) -> dict[str, Any]:
+    """A fresh copy of Stripe's example ``name`` object (e.g. ``"customer"``)."""
+    out: dict[str, Any] = jcopy(_shapes()[name])
+    return out
+
+
+def fields_of(name: str) -> frozenset[str]:
+    return frozenset(_shapes()[name])

@@ -1,0 +1,119 @@
+"""Persistence across restarts, seeded repeatability, clocks, and per-request cost."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import stripe
+
+from simulator.stripe_emulator import EmulatorServer, EmulatorState, ManualClock
+from simulator.stripe_emulator.common import list_response
+from simulator.stripe_emulator.routing import Ctx
+
+
+def _client(srv: EmulatorServer, key: str) -> stripe.StripeClient:
+    return stripe.StripeClient(key, base_addresses={"api": srv.base_url}, max_network_retries=0)
+
+
+def test_sqlite_persistence_survives_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "emu.sqlite")
+    key = "sk_test_persist1234"
+    with EmulatorServer(persist_path=db) as srv:
+        c = _client(srv, key)
+        a = c.v1.customers.create(params={"email": "p@example.com"})
+        b = c.v1.customers.create(params={"email": "p@example.com"})
+        c.v1.customers.update(a.id, params={"metadata": {"x": "1"}})
+        d = c.v1.customers.create()
+        c.v1.customers.delete(d.id)
+        prod = c.v1.products.create(params={"name": "P"})
+        opts: stripe.RequestOptions = {"idempotency_key": "persisted"}
+        price = c.v1.prices.create(
+            params={"product": prod.id, "currency": "usd", "unit_amount": 10}, options=opts
+        )
+    with EmulatorServer(persist_path=db) as srv:
+        c = _client(srv, key)
+        assert c.v1.customers.retrieve(a.id).metadata.to_dict() == {"x": "1"}
+        listed = c.v1.customers.list(params={"email": "p@example.com"})
+        assert [x.id for x in listed.data] == [b.id, a.id]
+        assert c.v1.customers.retrieve(d.id).to_dict()["deleted"] is True
+        replay = c.v1.prices.create(
+            params={"product": prod.id, "currency": "usd", "unit_amount": 10}, options=opts
+        )
+        assert replay.id == price.id
+        assert replay.last_response.headers.get("idempotent-replayed") == "true"
+        assert len(c.v1.events.list(params={"limit": 100}).data) == 7
+        assert _client(srv, "sk_test_otherkey").v1.customers.list().data == []
+
+
+def test_seeded_runs_repeat() -> None:
+    def run() -> list[str]:
+        with EmulatorServer(seed=7, clock=ManualClock(1_700_000_000)) as srv:
+            c = _client(srv, "sk_test_seeded")
+            cus = c.v1.customers.create()
+            prod = c.v1.products.create(params={"name": "x"})
+            return [cus.id, prod.id, cus.last_response.request_id or "", str(cus.created)]
+
+    assert run() == run()
+
+
+def test_manual_clock_drives_created(emulator: EmulatorServer) -> None:
+    clock = ManualClock(1_600_000_000)
+    with EmulatorServer(clock=clock) as srv:
+        c = _client(srv, "sk_test_clocked")
+        first = c.v1.customers.create()
+        clock.advance(3600)
+        second = c.v1.customers.create()
+        assert first.created == 1_600_000_000 and second.created == 1_600_003_600
+        assert srv.state.now_for(second.id) == 1_600_003_600
+
+
+def test_server_shutdown_leaves_no_threads() -> None:
+    before = {t.name for t in threading.enumerate()}
+    for _ in range(3):
+        with EmulatorServer() as srv:
+            _client(srv, "sk_test_threads").v1.customers.list()
+    after = {t.name for t in threading.enumerate()}
+    assert "stripe-emulator" not in after - before
+
+
+def _populate(state: EmulatorState, n: int) -> Ctx:
+    account = state.account_for_key("sk_test_bulk")
+    coll = account.coll("customer")
+    rng = random.Random(0)
+    for i in range(n):
+        coll.put(
+            {
+                "id": f"cus_{i:08d}",
+                "object": "customer",
+                "created": i,
+                "email": f"u{rng.randrange(50)}@example.com",
+            }
+        )
+    return Ctx(state, account, "GET", "/v1/customers", {}, {}, None, None, "v")
+
+
+def _per_request_cost(n: int) -> float:
+    ctx = _populate(EmulatorState(), n)
+    cursors = [f"cus_{i:08d}" for i in range(n // 2, n // 2 + 50)]
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for cur in cursors:
+            ctx.params = {"limit": 100, "starting_after": cur}
+            list_response(ctx, "customer", "/v1/customers")
+            ctx.params = {"limit": 10, "email": "u3@example.com", "ending_before": cur}
+            list_response(ctx, "customer", "/v1/customers", eq={"email": "u3@example.com"})
+            ctx.coll("customer").get(cur)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_list_cost_does_not_grow_with_store_size() -> None:
+    small = _per_request_cost(1_000)
+    large = _per_request_cost(100_000)
+    assert large <= small * 1.5, (small, large)  # target 1.2x; slack for noisy CI
