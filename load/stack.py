@@ -35,8 +35,12 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[None]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def process(
+    args: list[str], env: dict[str, str], health_url: str, log: Path | None = None
+) -> Iterator[None]:
+    """Run a server process until the block ends; its output goes to `log` (or nowhere)."""
+    sink = log.open("ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
         wait_until_up(health_url)
         yield
@@ -46,6 +50,8 @@ def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[N
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log:
+            sink.close()  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,31 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    """The emulator (in a thread) and the app, on embedded defaults, in one process."""
+    import uvicorn
+
+    from simulator.stripe_emulator.server import EmulatorServer
+    from system.app import create_app
+    from system.db.migrate import upgrade
+
+    with EmulatorServer(port=args.emulator_port, seed=args.seed) as emulator:
+        settings = _settings(args).model_copy(update={"stripe_api_base": emulator.base_url})
+        upgrade(settings.database_url)
+        system_url = f"http://{args.host}:{args.port}"
+        print(
+            f"Stripe emulator: {emulator.base_url}  (stripe.api_base; any sk_test_ key)\n"
+            f"System:          {system_url}  (database {settings.database_url})\n"
+            f"Sign up:         {system_url}/signup\n"
+            f"API:             curl -X POST {system_url}/api/v1/customers/onboard "
+            "-H 'Content-Type: application/json' "
+            '-d \'{"email": "ada@example.com", "name": "Ada"}\'',
+            flush=True,
+        )
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="rsolv-billing", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -102,11 +127,19 @@ def parser() -> argparse.ArgumentParser:
     emulator.add_argument("--persist", help="SQLite file that keeps the emulator's state")
     emulator.add_argument("--seed", type=int, help="seed for ids, so runs repeat")
     emulator.set_defaults(handler=cmd_emulator)
+    stack = sub.add_parser("stack", help="the emulator and the app together, embedded")
+    stack.add_argument("--host", default="127.0.0.1")
+    stack.add_argument("--port", type=int, default=8000)
+    stack.add_argument("--emulator-port", type=int, default=12111)
+    stack.add_argument("--database-url")
+    stack.add_argument("--seed", type=int)
+    stack.set_defaults(handler=cmd_stack)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     result: int = args.handler(args)
     return result

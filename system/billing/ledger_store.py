@@ -29,17 +29,25 @@ async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now:
     if balance is None:
         current = await balance_of(connection, customer_id)
         raise InsufficientCredit(current, entry.amount)
+    await append(connection, customer_id, entry, int(balance), now)
+    return int(balance)
+
+
+async def append(
+    connection: AsyncConnection, customer_id: str, entry: Entry, balance_after: int, now: datetime
+) -> None:
+    """Write the entry row alone: for a caller that set the balance in the same transaction
+    (a new customer's opening grant). Everyone else goes through `post`."""
     await connection.execute(
         credit_ledger.insert().values(
             customer_id=customer_id,
             amount=entry.amount,
             kind=entry.kind,
             reference=entry.reference,
-            balance_after=balance,
+            balance_after=balance_after,
             created_at=now,
         )
     )
-    return int(balance)
 
 
 async def balance_of(connection: AsyncConnection, customer_id: str) -> int:

@@ -147,22 +147,22 @@ class ProvisioningService:
         now = self._clock.now()
         customer_id = new_id("cust")
         issued = api_keys.issue(self._policy.key_environment)
+        trial = self._policy.trial_credits
+        customer = {
+            "id": customer_id,
+            "email": email.address,
+            "email_key": email.key,
+            "name": signup.name,
+            "company": signup.company,
+            "github_org": signup.github_org,
+            "plan": "trial",
+            "status": "active",
+            "credit_balance": trial,  # the opening grant below, in the same transaction
+            "created_at": now,
+        }
+        body = {"customer": public_customer(customer), "api_key": issued.plaintext}
         async with self._engine.begin() as connection:
-            await store.insert_customer(
-                connection,
-                {
-                    "id": customer_id,
-                    "email": email.address,
-                    "email_key": email.key,
-                    "name": signup.name,
-                    "company": signup.company,
-                    "github_org": signup.github_org,
-                    "plan": "trial",
-                    "status": "active",
-                    "credit_balance": 0,
-                    "created_at": now,
-                },
-            )
+            await store.insert_customer(connection, customer)
             await store.insert_api_key(
                 connection,
                 {
@@ -174,17 +174,10 @@ class ProvisioningService:
                     "created_at": now,
                 },
             )
-            if self._policy.trial_credits:
-                await ledger_store.post(
-                    connection,
-                    customer_id,
-                    Entry(self._policy.trial_credits, "trial_grant", "trial:signup"),
-                    now,
-                )
+            if trial:
+                grant = Entry(trial, "trial_grant", "trial:signup")
+                await ledger_store.append(connection, customer_id, grant, trial, now)
             await store.enqueue_stripe_sync(connection, customer_id, now)
-            customer = await store.get_customer(connection, customer_id)
-            assert customer is not None
-            body = {"customer": public_customer(customer), "api_key": issued.plaintext}
             if key:
                 await idempotency.remember(
                     connection, key, fingerprint, idempotency.StoredResponse(201, body), now

@@ -71,3 +71,25 @@ def test_serve_and_emulator_run_as_processes(tmp_path: Path) -> None:
         for process in (server, emulator):
             process.terminate()
             process.wait(10)
+
+
+def test_stack_serves_the_emulator_and_the_system_together(tmp_path: Path) -> None:
+    emulator_port, system_port = free_port(), free_port()
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "system.cli", "stack", "--port", str(system_port)]
+        + ["--emulator-port", str(emulator_port), "--database-url", f"sqlite:///{tmp_path}/s.db"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{system_port}/health")
+        created = httpx.post(
+            f"http://127.0.0.1:{system_port}/api/v1/customers/onboard",
+            json={"email": "stack@example.com", "name": "Stack"},
+        )
+        assert created.status_code == 201, created.text
+    finally:
+        stack.terminate()
+        out, _ = stack.communicate(timeout=10)
+    assert f"Stripe emulator: http://127.0.0.1:{emulator_port}" in out
+    assert f"Sign up:         http://127.0.0.1:{system_port}/signup" in out

@@ -64,3 +64,30 @@ async def _queue_row(system: SystemUnderTest, customer_id: str) -> dict[str, obj
             .first()
         )
     return dict(row) if row else None
+
+
+def test_a_slow_stripe_that_created_the_customer_is_not_asked_twice(
+    system: SystemUnderTest,
+) -> None:
+    """The first call times out after Stripe made the customer; the retry, with the same
+    idempotency key, gets that customer back instead of a second one."""
+    import time
+
+    from system.stripe_gateway import StripeCustomerRequest, StripeGateway, StripeUnavailable
+
+    base = system.emulator.base_url  # type: ignore[attr-defined]
+    impatient = StripeGateway(system.stripe_key, base, timeout_seconds=0.2, max_network_retries=0)
+    request = StripeCustomerRequest(email="slow@example.com", name="Slow", customer_id="cust_slow")
+    system.emulator.state.faults.configure(latency_ms=600)  # type: ignore[attr-defined]
+    try:
+        system.call(impatient.create_customer, request)
+    except StripeUnavailable:
+        pass
+    else:  # pragma: no cover - the latency must outlast the timeout
+        raise AssertionError("expected a timeout")
+    time.sleep(0.8)  # the emulator finishes the request the client gave up on
+    system.emulator.state.faults.clear()  # type: ignore[attr-defined]
+    stripe_id = system.call(impatient.create_customer, request)
+    client = stripe.StripeClient(system.stripe_key, base_addresses={"api": base})
+    listed = client.v1.customers.list(params={"email": "slow@example.com"})
+    assert [c.id for c in listed.data] == [stripe_id]
