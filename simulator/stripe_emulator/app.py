@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.routing import Route as HttpRoute
+from starlette.types import Receive, Scope, Send
 
 from . import errors
 from .clock import ManualClock
@@ -32,8 +33,7 @@ from .state import EmulatorState
 from .store import Account, IdempotencyRecord
 
 IDEMPOTENCY_TTL = 24 * 3600
-METHODS = ["GET", "POST", "DELETE"]
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = orjson.dumps
 
 
 def _api_key(header: str | None) -> str:
@@ -56,36 +56,50 @@ def _api_key(header: str | None) -> str:
     return key
 
 
-def _json_response(status: int, body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class Api:
-    """The request pipeline (kept as a class so tests can call it in-process)."""
+    """The request pipeline, as a raw ASGI app (no per-request Starlette objects)."""
 
     def __init__(self, state: EmulatorState, routes: list[Route] | None = None) -> None:
         self.state = state
         self.router = Router(routes if routes is not None else all_routes())
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
-        method = request.method
-        path = request.url.path
+        method: str = scope["method"]
+        path: str = scope["path"]
+        req_headers: dict[bytes, bytes] = dict(scope["headers"])
         rid = state.ids.new("req")
-        headers = {"Request-Id": rid}
-        version = request.headers.get("stripe-version") or state.api_version
-        headers["Stripe-Version"] = version
+        version_b = req_headers.get(b"stripe-version")
+        version = version_b.decode("latin-1") if version_b else state.api_version
+        headers = {"Request-Id": rid, "Stripe-Version": version}
         try:
-            account = state.account_for_key(self._authenticate(request))
+            account = state.account_for_key(self._authenticate(req_headers))
             if state.faults.active:
                 await self._fault(method, path)
-            return await self._dispatch(request, account, method, path, rid, version, headers)
+            if method == "POST":
+                raw: bytes = await _read_body(receive)
+            else:
+                raw = scope.get("query_string", b"")
+            status, body = self._dispatch(
+                account, method, path, raw, req_headers, rid, version, headers
+            )
         except errors.StripeError as e:
             headers.update(e.headers)
-            return _json_response(e.status, _dumps(e.body()).encode(), headers)
+            status, body = e.status, _dumps(e.body())
+        raw_headers = [
+            *_JSON_HEADERS,
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
 
-    def _authenticate(self, request: Request) -> str:
-        key = _api_key(request.headers.get("authorization"))
+    def _authenticate(self, req_headers: dict[bytes, bytes]) -> str:
+        auth = req_headers.get(b"authorization")
+        key = _api_key(auth.decode("latin-1") if auth is not None else None)
         if not self.state.key_is_valid(key):
             raise errors.invalid_api_key(key)
         return key
@@ -99,21 +113,19 @@ class Api:
         if decision.action == RATE_LIMIT:
             raise errors.rate_limit()
 
-    async def _dispatch(
+    def _dispatch(
         self,
-        request: Request,
         account: Account,
         method: str,
         path: str,
+        raw: bytes,
+        req_headers: dict[bytes, bytes],
         rid: str,
         version: str,
         headers: dict[str, str],
-    ) -> Response:
+    ) -> tuple[int, bytes]:
+        """Synchronous from here on: no awaits, so requests never interleave in the state."""
         state = self.state
-        if method == "POST":
-            raw: bytes | str = await request.body()
-        else:
-            raw = request.scope.get("query_string", b"")
         try:
             params = decode(raw)
         except FormError as e:
@@ -123,7 +135,11 @@ class Api:
             raise errors.unrecognized_url(method, path)
         route, path_params = matched
 
-        idem_key = request.headers.get("idempotency-key") if method == "POST" else None
+        idem_key: str | None = None
+        if method == "POST":
+            idem_b = req_headers.get(b"idempotency-key")
+            if idem_b is not None:
+                idem_key = idem_b.decode("utf-8", "replace")
         if idem_key is not None:
             headers["Idempotency-Key"] = idem_key
             rec = account.idempotency.get(idem_key)
@@ -134,7 +150,7 @@ class Api:
                     raise errors.idempotency_error(idem_key)
                 headers["Idempotent-Replayed"] = "true"
                 headers["Original-Request"] = rec.request_id
-                return _json_response(rec.status, rec.response, headers)
+                return rec.status, rec.response
             headers["Original-Request"] = rid
 
         # Validation failures are not stored as idempotent results (like Stripe).
@@ -146,12 +162,12 @@ class Api:
             exp = values.get("expand")
             if exp:
                 result = expand(account, result, [e for e in exp if e])
-            body = _dumps(result).encode()
+            body = _dumps(result)
         except errors.StripeError as e:
             if idem_key is None:
                 raise
             headers.update(e.headers)
-            status, body = e.status, _dumps(e.body()).encode()
+            status, body = e.status, _dumps(e.body())
         if idem_key is not None:
             account.remember(
                 idem_key,
@@ -161,7 +177,31 @@ class Api:
             state.flush(account)
         for evt in ctx.events:
             state.notify(account, evt)
-        return _json_response(status, body, headers)
+        return status, body
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class EmulatorApp(Starlette):
+    """Starlette app whose ``/v1/`` requests skip Starlette routing and go straight to ``Api``."""
+
+    api: Api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            await self.api(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 # -- control API (outside /v1) ----------------------------------------------------
@@ -210,11 +250,12 @@ def _control_routes(state: EmulatorState) -> list[HttpRoute]:
 def create_app(state: EmulatorState, routes: list[Route] | None = None) -> Starlette:
     """The emulator ASGI app for ``state`` (all resource routes unless ``routes`` given)."""
     api = Api(state, routes)
-    app = Starlette(
+    app = EmulatorApp(
         routes=[
             Mount("/_emulator", routes=_control_routes(state)),
-            HttpRoute("/{path:path}", api.__call__, methods=METHODS),
+            Mount("", app=api),
         ]
     )
+    app.api = api
     app.state.emulator = state
     return app

@@ -92,3 +92,14 @@ def test_empty_body() -> None:
 
 def test_non_contiguous_indices_stay_a_dict() -> None:
     assert decode("a[1]=x&a[2]=y") == {"a": {"1": "x", "2": "y"}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=6))
+def test_split_pairs_matches_parse_qsl(pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import parse_qsl
+
+    from simulator.stripe_emulator.forms import split_pairs
+
+    body = urlencode(pairs)
+    assert split_pairs(body) == parse_qsl(body, keep_blank_values=True)

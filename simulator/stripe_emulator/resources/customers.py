@@ -15,7 +15,7 @@ from ..common import (
 )
 from ..routing import Ctx, Route
 from ..schema import Enum, Int, ListOf, Metadata, Obj, Schema, Str
-from ..shapes import template
+from ..shapes import Blank
 
 COLLECTION = "customer"
 PREFIX = "cus"
@@ -121,24 +121,28 @@ def _changes(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
     return ch
 
 
-def create(ctx: Ctx) -> dict[str, Any]:
-    obj = template("customer")
-    obj.update(
-        id=ctx.new_id(PREFIX),
-        created=ctx.now(),
-        currency=None,
-        discount=None,
-        shipping=None,
-        address=None,
-        invoice_prefix=ctx.state.ids.token("0123456789ABCDEF", 8),
-        test_clock=ctx.params.get("test_clock"),
-    )
-    obj["invoice_settings"] = {
+BLANK = Blank(
+    "customer",
+    currency=None,
+    discount=None,
+    shipping=None,
+    address=None,
+    invoice_settings={
         "custom_fields": None,
         "default_payment_method": None,
         "footer": None,
         "rendering_options": None,
-    }
+    },
+)
+
+
+def create(ctx: Ctx) -> dict[str, Any]:
+    obj = BLANK.new(
+        id=ctx.new_id(PREFIX),
+        created=ctx.now(),
+        invoice_prefix=ctx.state.ids.token("0123456789ABCDEF", 8),
+        test_clock=ctx.params.get("test_clock"),
+    )
     obj.update(_changes(ctx, obj))
     ctx.coll(COLLECTION).put(obj)
     ctx.emit("customer.created", obj)

@@ -8,7 +8,7 @@ from .. import errors
 from ..common import CREATED_FILTER, LIST_PARAMS, apply_metadata, list_response, update_object
 from ..routing import Ctx, Route
 from ..schema import Bool, Enum, Int, ListOf, Metadata, Obj, Schema, Str
-from ..shapes import template
+from ..shapes import Blank
 
 COLLECTION = "price"
 PREFIX = "price"
@@ -117,6 +117,9 @@ def _recurring(value: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+BLANK = Blank("price", custom_unit_amount=None, transform_quantity=None)
+
+
 def new_price(ctx: Ctx, p: dict[str, Any], product: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build, store and announce a price from validated params (also used by products)."""
     unit_amount = p.get("unit_amount")
@@ -134,20 +137,17 @@ def new_price(ctx: Ctx, p: dict[str, Any], product: dict[str, Any] | None = None
             unit_amount = int(as_float)
     recurring = _recurring(p.get("recurring"))
     _claim_lookup_key(ctx, p.get("lookup_key"), bool(p.get("transfer_lookup_key")), None)
-    obj = template("price")
-    obj.update(
+    obj = BLANK.new(
         id=ctx.new_id(PREFIX),
         active=True if p.get("active") is None else p["active"],
         created=ctx.now(),
         currency=_currency(p["currency"]),
-        custom_unit_amount=None,
         lookup_key=p.get("lookup_key"),
         metadata=apply_metadata({}, p.get("metadata") or {}),
         nickname=p.get("nickname"),
         product=p["product"] if product is None else product["id"],
         recurring=recurring,
         tax_behavior=p.get("tax_behavior") or "unspecified",
-        transform_quantity=None,
         type="recurring" if recurring else "one_time",
         unit_amount=unit_amount,
         unit_amount_decimal=decimal if decimal is not None else str(unit_amount),

@@ -15,7 +15,7 @@ from ..common import (
 )
 from ..routing import Ctx, Route
 from ..schema import Bool, Enum, Int, ListOf, Metadata, Obj, Schema, Str
-from ..shapes import template
+from ..shapes import Blank
 from . import prices
 
 COLLECTION = "product"
@@ -103,20 +103,19 @@ def _changes(p: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
     return ch
 
 
+BLANK = Blank("product", default_price=None, description=None, package_dimensions=None)
+
+
 def new_product(ctx: Ctx, params: dict[str, Any], obj_id: str | None = None) -> dict[str, Any]:
     """Build, store and announce a product (also used by ``price[product_data]``)."""
     coll = ctx.coll(COLLECTION)
     if obj_id is not None and obj_id in coll:
         raise errors.invalid("Product already exists.", "id", "resource_already_exists")
     now = ctx.now()
-    obj = template("product")
-    obj.update(
+    obj = BLANK.new(
         id=obj_id or ctx.new_id(PREFIX),
         created=now,
         updated=now,
-        default_price=None,
-        description=None,
-        package_dimensions=None,
         type=params.get("type") or "service",
     )
     obj.update(_changes(params, obj))
