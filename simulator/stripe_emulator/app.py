@@ -77,18 +77,22 @@ class Api:
         headers = {"Request-Id": rid, "Stripe-Version": version}
         try:
             account = state.account_for_key(self._authenticate(req_headers))
-            if state.faults.active:
-                await self._fault(method, path)
+            # Read the whole request before any injected delay: a client that gives up
+            # during the delay must not turn its request into an empty one.
             if method == "POST":
                 raw: bytes = await _read_body(receive)
             else:
                 raw = scope.get("query_string", b"")
+            if state.faults.active:
+                await self._fault(method, path)
             status, body = self._dispatch(
                 account, method, path, raw, req_headers, rid, version, headers
             )
         except errors.StripeError as e:
             headers.update(e.headers)
             status, body = e.status, _dumps(e.body())
+        except _Disconnected:
+            return
         raw_headers = [
             *_JSON_HEADERS,
             (b"content-length", str(len(body)).encode()),
@@ -180,12 +184,16 @@ class Api:
         return status, body
 
 
+class _Disconnected(Exception):
+    """The client went away before its request body arrived: nothing to process."""
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise _Disconnected
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
