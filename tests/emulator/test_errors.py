@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -200,3 +201,20 @@ def test_control_api(emulator: EmulatorServer, client: stripe.StripeClient) -> N
     assert httpx.post(f"{base}/_emulator/faults", json={"bogus": 1}).status_code == 400
     assert httpx.get(f"{base}/_emulator/health").json()["ok"] is True
     assert httpx.get(f"{base}/_emulator/clock").json()["manual"] is False
+
+
+def test_abandoned_slow_request_is_processed_and_replayed(
+    make_client: ClientFactory, api_key: str, faults: Faults
+) -> None:
+    impatient = make_client(api_key, http_client=stripe.RequestsClient(timeout=0.2))
+    opts: stripe.RequestOptions = {"idempotency_key": str(uuid.uuid4())}
+    params: stripe.params.CustomerCreateParams = {"email": "slow@example.com", "name": "Slow"}
+    faults.configure(latency_ms=500)
+    with pytest.raises(stripe.APIConnectionError):
+        impatient.v1.customers.create(params=params, options=opts)
+    time.sleep(0.6)
+    faults.clear()
+    again = impatient.v1.customers.create(params=params, options=opts)
+    assert again.last_response.headers.get("idempotent-replayed") == "true"
+    assert again.email == "slow@example.com"
+    assert [c.id for c in make_client(api_key).v1.customers.list().data] == [again.id]
