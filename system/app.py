@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,6 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from system.billing.routes import BillingEndpoints
+from system.billing.service import BillingPolicy, BillingService
+from system.billing.webhooks import StripeWebhooks
 from system.clock import Clock, SystemClock
 from system.db.engine import create_engine
 from system.http.problems import (
@@ -54,11 +58,20 @@ def build_services(
         settings.stripe_api_base,
         timeout_seconds=settings.stripe_timeout_seconds,
         max_network_retries=settings.stripe_max_network_retries,
+        test_clock=settings.stripe_test_clock,
     )
     policy = ProvisioningPolicy(
         trial_credits=settings.trial_credits,
         key_environment=settings.api_key_environment,
         check_deliverability=settings.check_email_deliverability,
+    )
+    provisioning = ProvisioningService(engine, stripe, clock, policy)
+    billing = BillingService(
+        engine,
+        stripe,
+        clock,
+        provisioning,
+        BillingPolicy(grace_period=timedelta(days=settings.dunning_grace_days)),
     )
     return Services(
         settings=settings,
@@ -66,11 +79,22 @@ def build_services(
         clock=clock,
         stripe=stripe,
         metrics=Metrics(),
-        provisioning=ProvisioningService(engine, stripe, clock, policy),
+        provisioning=provisioning,
+        billing=billing,
         signup_limiter=RateLimiter(
             settings.signup_rate_limit, settings.signup_rate_window_seconds, time.monotonic
         ),
     )
+
+
+async def register_webhook_endpoint(services: Services, public_url: str) -> str:
+    """Register `<public_url>/webhooks/stripe` at Stripe and use the secret it returns."""
+    from system.billing.webhooks import HANDLED_EVENTS
+
+    url = f"{public_url.rstrip('/')}/webhooks/stripe"
+    secret = await services.stripe.register_webhook_endpoint(url, HANDLED_EVENTS)
+    services.stripe_webhook_secret = secret
+    return secret
 
 
 async def _sync_stripe_forever(services: Services) -> None:
@@ -121,6 +145,8 @@ def create_app(
         Route("/health", health),
         Route("/metrics", metrics),
         *ProvisioningEndpoints(services, templates).routes(),
+        *BillingEndpoints(services).routes(),
+        *StripeWebhooks(services).routes(),
     ]
     app = Starlette(
         routes=routes,

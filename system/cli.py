@@ -39,6 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if not args.no_migrate:
         upgrade(settings.database_url)
+    if not settings.stripe_webhook_secret:
+        public_url = settings.public_url or f"http://{args.host}:{args.port}"
+        secret = _register_webhook_endpoint(settings, public_url)
+        if secret:
+            os.environ["STRIPE_WEBHOOK_SECRET"] = secret  # every worker verifies with it
     uvicorn.run(
         "system.app:create_app",
         factory=True,
@@ -48,6 +53,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+def _register_webhook_endpoint(settings: Settings, public_url: str) -> str | None:
+    """Register our webhook URL at Stripe once, before the workers start; its secret."""
+    from system.billing.webhooks import HANDLED_EVENTS
+    from system.stripe_gateway import StripeGateway, StripeRejected, StripeUnavailable
+
+    gateway = StripeGateway(
+        settings.stripe_api_key,
+        settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+    )
+    url = f"{public_url.rstrip('/')}/webhooks/stripe"
+    try:
+        secret = asyncio.run(gateway.register_webhook_endpoint(url, HANDLED_EVENTS))
+    except (StripeUnavailable, StripeRejected) as error:
+        logging.getLogger(__name__).warning("webhook endpoint not registered: %s", error)
+        return None
+    logging.getLogger(__name__).info("registered Stripe webhook endpoint %s", url)
+    return secret
 
 
 def cmd_sync_stripe(args: argparse.Namespace) -> int:

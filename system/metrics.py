@@ -19,6 +19,12 @@ class Metrics:
         self.signups = Counter(
             "rsolv_signups", "Signup attempts by outcome.", ["outcome"], registry=self.registry
         )
+        self.webhooks = Counter(
+            "rsolv_stripe_webhooks",
+            "Stripe webhooks by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.stripe_syncs = Counter(
             "rsolv_stripe_customer_syncs",
             "Attempts to create Stripe customers, by outcome.",

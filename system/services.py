@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from system.billing.service import BillingService
 from system.clock import Clock
 from system.http.ratelimit import RateLimiter
 from system.metrics import Metrics
@@ -22,4 +23,10 @@ class Services:
     stripe: StripeGateway
     metrics: Metrics
     provisioning: ProvisioningService
+    billing: BillingService
     signup_limiter: RateLimiter
+    # From settings, or from registering our endpoint at Stripe when settings have none.
+    stripe_webhook_secret: str | None = None
+
+    def webhook_secret(self) -> str | None:
+        return self.stripe_webhook_secret or self.settings.stripe_webhook_secret

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=5.0, gt=0)
     stripe_max_network_retries: int = Field(default=1, ge=0)
     stripe_sync_interval_seconds: float = Field(default=30.0, gt=0)
+    stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    # Test mode only: Stripe customers are created on this test clock (the simulator's).
+    stripe_test_clock: str | None = None
+    dunning_grace_days: float = Field(default=7.0, ge=0)
 
     trial_credits: int = Field(default=5, ge=0)
     api_key_environment: str = Field(default="test", pattern=r"^(test|live)$")

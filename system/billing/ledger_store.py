@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from system.billing.ledger import Entry, InsufficientCredit
@@ -70,3 +71,24 @@ async def entries(
         query = query.where(credit_ledger.c.id < before_id)
     rows = (await connection.execute(query)).mappings().all()
     return [dict(row) for row in rows]
+
+
+async def post_once(
+    connection: AsyncConnection, customer_id: str, entry: Entry, now: datetime
+) -> int | None:
+    """`post`, unless the (customer, reference) entry exists: then nothing, and None.
+
+    For causes that may be seen twice (a webhook and the API answer it follows)."""
+    exists = await connection.execute(
+        select(credit_ledger.c.id).where(
+            credit_ledger.c.customer_id == customer_id,
+            credit_ledger.c.reference == entry.reference,
+        )
+    )
+    if exists.first() is not None:
+        return None
+    try:
+        async with connection.begin_nested():
+            return await post(connection, customer_id, entry, now)
+    except IntegrityError:
+        return None

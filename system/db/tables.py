@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from system.db.types import UtcDateTime
@@ -45,6 +47,10 @@ customers = Table(
     Column("credit_balance", Integer, nullable=False, server_default="0"),
     Column("stripe_customer_id", String(255), unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Dunning: when the customer's subscription went past due (None when in good standing).
+    Column("past_due_since", UtcDateTime()),
+    # Credits owed back after a refund of a credit that was already spent.
+    Column("credit_debt", Integer, nullable=False, server_default="0"),
 )
 
 api_keys = Table(
@@ -101,4 +107,96 @@ stripe_sync_queue = Table(
     Column("last_error", Text),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's pm_ id
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("brand", String(40)),
+    Column("last4", String(4)),
+    Column("exp_month", Integer),
+    Column("exp_year", Integer),
+    Column("is_default", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("detached_at", UtcDateTime()),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's sub_ id
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("plan", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("current_period_start", UtcDateTime()),
+    Column("current_period_end", UtcDateTime()),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=false()),
+    Column("canceled_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's in_ id
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("subscription_id", String(255)),
+    Column("number", String(100)),
+    Column("status", String(30), nullable=False),
+    Column("billing_reason", String(40)),
+    Column("currency", String(3), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("amount_due", Integer, nullable=False),
+    Column("amount_paid", Integer, nullable=False),
+    Column("amount_remaining", Integer, nullable=False),
+    Column("period_start", UtcDateTime()),
+    Column("period_end", UtcDateTime()),
+    Column("created", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_invoices_customer_id_created", "customer_id", "created"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's pi_ id
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("purpose", String(255), nullable=False),  # e.g. "fix:<fix_id>"
+    Column("amount", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("charge_id", String(255), unique=True),
+    Column("amount_refunded", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+fixes = Table(
+    "fixes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("fix_id", String(200), nullable=False),
+    Column("repo", String(300), nullable=False),
+    Column("pr_number", Integer, nullable=False),
+    Column("action", String(30), nullable=False),  # consume_credit or charge
+    Column("amount_cents", Integer, nullable=False, server_default="0"),
+    Column("payment_id", String(255)),
+    Column("balance_after", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("customer_id", "fix_id", name="uq_fixes_customer_fix"),
+)
+
+stripe_events = Table(
+    "stripe_events",
+    metadata,
+    Column("id", String(255), primary_key=True),  # Stripe's evt_ id: each is applied once
+    Column("type", String(100), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )

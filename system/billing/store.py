@@ -1,0 +1,205 @@
+"""Reading and writing billing state: payment methods, subscriptions, invoices, payments,
+fixes and the Stripe events already applied."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from system.db.tables import (
+    credit_ledger,
+    customers,
+    fixes,
+    invoices,
+    payment_methods,
+    payments,
+    stripe_events,
+    subscriptions,
+)
+
+Row = dict[str, Any]
+
+
+async def _one(connection: AsyncConnection, query: Any) -> Row | None:
+    row = (await connection.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def _all(connection: AsyncConnection, query: Any) -> list[Row]:
+    return [dict(row) for row in (await connection.execute(query)).mappings().all()]
+
+
+async def upsert(connection: AsyncConnection, table: Any, row: Row) -> None:
+    """Insert the row, or update it in place when its primary key exists (any backend)."""
+    key = table.primary_key.columns.values()[0]
+    exists = await _one(connection, select(key).where(key == row[key.name]))
+    if exists:
+        values = {k: v for k, v in row.items() if k != key.name}
+        await connection.execute(update(table).where(key == row[key.name]).values(**values))
+    else:
+        await connection.execute(table.insert().values(**row))
+
+
+async def customer_by_stripe_id(connection: AsyncConnection, stripe_id: str) -> Row | None:
+    return await _one(
+        connection, select(customers).where(customers.c.stripe_customer_id == stripe_id)
+    )
+
+
+async def lock_customer(connection: AsyncConnection, customer_id: str) -> Row | None:
+    """The customer row, locked for this transaction on PostgreSQL (SQLite's transactions
+    are already exclusive: they begin IMMEDIATE)."""
+    query = select(customers).where(customers.c.id == customer_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return await _one(connection, query)
+
+
+async def set_customer(connection: AsyncConnection, customer_id: str, **values: Any) -> None:
+    await connection.execute(
+        update(customers).where(customers.c.id == customer_id).values(**values)
+    )
+
+
+# -- payment methods ----------------------------------------------------------------------
+
+
+async def active_payment_methods(connection: AsyncConnection, customer_id: str) -> list[Row]:
+    return await _all(
+        connection,
+        select(payment_methods)
+        .where(
+            payment_methods.c.customer_id == customer_id, payment_methods.c.detached_at.is_(None)
+        )
+        .order_by(payment_methods.c.created_at, payment_methods.c.id),
+    )
+
+
+async def default_payment_method(connection: AsyncConnection, customer_id: str) -> Row | None:
+    return await _one(
+        connection,
+        select(payment_methods).where(
+            payment_methods.c.customer_id == customer_id,
+            payment_methods.c.detached_at.is_(None),
+            payment_methods.c.is_default.is_(True),
+        ),
+    )
+
+
+async def make_default(connection: AsyncConnection, customer_id: str, pm_id: str | None) -> None:
+    await connection.execute(
+        update(payment_methods)
+        .where(payment_methods.c.customer_id == customer_id)
+        .values(is_default=payment_methods.c.id == pm_id if pm_id else False)
+    )
+
+
+async def payment_method(connection: AsyncConnection, pm_id: str) -> Row | None:
+    return await _one(connection, select(payment_methods).where(payment_methods.c.id == pm_id))
+
+
+# -- subscriptions and invoices -----------------------------------------------------------
+
+
+async def current_subscription(connection: AsyncConnection, customer_id: str) -> Row | None:
+    """The customer's latest subscription that has not ended."""
+    return await _one(
+        connection,
+        select(subscriptions)
+        .where(subscriptions.c.customer_id == customer_id, subscriptions.c.ended_at.is_(None))
+        .order_by(subscriptions.c.updated_at.desc())
+        .limit(1),
+    )
+
+
+async def subscription(connection: AsyncConnection, subscription_id: str) -> Row | None:
+    return await _one(
+        connection, select(subscriptions).where(subscriptions.c.id == subscription_id)
+    )
+
+
+async def list_invoices(connection: AsyncConnection, customer_id: str, limit: int) -> list[Row]:
+    return await _all(
+        connection,
+        select(invoices)
+        .where(invoices.c.customer_id == customer_id)
+        .order_by(invoices.c.created.desc(), invoices.c.id.desc())
+        .limit(limit),
+    )
+
+
+async def paid_subscription_invoices(
+    connection: AsyncConnection, subscription_id: str
+) -> list[Row]:
+    return await _all(
+        connection,
+        select(invoices)
+        .where(invoices.c.subscription_id == subscription_id, invoices.c.status == "paid")
+        .order_by(invoices.c.created, invoices.c.id),
+    )
+
+
+# -- payments, fixes, events --------------------------------------------------------------
+
+
+async def payment(connection: AsyncConnection, payment_id: str) -> Row | None:
+    return await _one(connection, select(payments).where(payments.c.id == payment_id))
+
+
+async def fix(connection: AsyncConnection, customer_id: str, fix_id: str) -> Row | None:
+    return await _one(
+        connection,
+        select(fixes).where(fixes.c.customer_id == customer_id, fixes.c.fix_id == fix_id),
+    )
+
+
+async def fixes_since(connection: AsyncConnection, customer_id: str, since: datetime) -> int:
+    result = await connection.execute(
+        select(func.count())
+        .select_from(fixes)
+        .where(fixes.c.customer_id == customer_id, fixes.c.created_at >= since)
+    )
+    return int(result.scalar_one())
+
+
+async def ledger_entry(connection: AsyncConnection, customer_id: str, reference: str) -> Row | None:
+    return await _one(
+        connection,
+        select(credit_ledger).where(
+            credit_ledger.c.customer_id == customer_id, credit_ledger.c.reference == reference
+        ),
+    )
+
+
+async def consumed_after(connection: AsyncConnection, customer_id: str, entry_id: int) -> int:
+    """Credits consumed by fixes after the ledger entry `entry_id`."""
+    result = await connection.execute(
+        select(func.count())
+        .select_from(credit_ledger)
+        .where(
+            credit_ledger.c.customer_id == customer_id,
+            credit_ledger.c.id > entry_id,
+            credit_ledger.c.kind == "fix_consumed",
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def record_event(
+    connection: AsyncConnection, event_id: str, event_type: str, created: int, now: datetime
+) -> bool:
+    """Remember a Stripe event; False when it was applied before (a duplicate delivery)."""
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                stripe_events.insert().values(
+                    id=event_id, type=event_type, created=created, received_at=now
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
