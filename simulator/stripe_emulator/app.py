@@ -30,9 +30,8 @@ from .resources import all_routes
 from .routing import Ctx, Route, Router
 from .schema import validate
 from .state import EmulatorState
-from .store import Account, IdempotencyRecord
+from .store import IDEMPOTENCY_TTL, Account, IdempotencyRecord
 
-IDEMPOTENCY_TTL = 24 * 3600
 _dumps = orjson.dumps
 
 

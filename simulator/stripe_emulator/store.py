@@ -269,6 +269,7 @@ class IdempotencyRecord:
         )
 
 
+IDEMPOTENCY_TTL = 24 * 3600  # Stripe keeps idempotency keys for 24 hours
 TOMBSTONES = "_tombstone"
 IDEMPOTENCY = "_idempotency"
 
@@ -306,5 +307,14 @@ class Account:
         self.dirty.add((TOMBSTONES, stub["id"]))
 
     def remember(self, key: str, record: IdempotencyRecord) -> None:
-        self.idempotency[key] = record
+        """Store an idempotent result; expired ones are dropped from the front, O(1) amortized."""
+        idem = self.idempotency
+        idem.pop(key, None)  # re-insert at the end: the dict stays ordered by creation
+        idem[key] = record
         self.dirty.add((IDEMPOTENCY, key))
+        for _ in range(2):
+            oldest = next(iter(idem))
+            if record.created - idem[oldest].created < IDEMPOTENCY_TTL:
+                break
+            del idem[oldest]
+            self.dirty.add((IDEMPOTENCY, oldest))

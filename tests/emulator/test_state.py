@@ -117,3 +117,19 @@ def test_list_cost_does_not_grow_with_store_size() -> None:
     small = _per_request_cost(1_000)
     large = _per_request_cost(100_000)
     assert large <= small * 1.5, (small, large)  # target 1.2x; slack for noisy CI
+
+
+def test_idempotency_keys_expire_after_24h() -> None:
+    clock = ManualClock(1_600_000_000)
+    with EmulatorServer(clock=clock) as srv:
+        c = _client(srv, "sk_test_expiry")
+        opts: stripe.RequestOptions = {"idempotency_key": "day-old"}
+        first = c.v1.customers.create(options=opts)
+        clock.advance(24 * 3600)
+        second = c.v1.customers.create(options=opts)
+        assert second.id != first.id
+        clock.advance(24 * 3600)
+        for i in range(3):
+            c.v1.customers.create(options={"idempotency_key": f"k{i}"})
+        account = srv.state.account_for_key("sk_test_expiry")
+        assert "day-old" not in account.idempotency  # pruned, not kept forever
