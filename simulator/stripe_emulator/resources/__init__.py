@@ -11,9 +11,10 @@ from types import ModuleType
 from ..expand import register_prefix
 from ..routing import Route
 from ..store import register_indexes
-from . import customers, events, prices, products
+from . import charges, customers, events, payment_intents, payment_methods, prices, products
 
 MODULES: list[ModuleType] = [customers, products, prices, events]
+MODULES += [payment_methods, charges, payment_intents]
 
 
 def register(mod: ModuleType) -> None:
