@@ -132,6 +132,15 @@ class Collection:
         """Pick the seq lists to scan (one indexed filter) and a residual predicate."""
         if not eq:
             return [self.order], None
+        if "id" in eq:  # a list of ids: look them up directly
+            ids = eq["id"] if isinstance(eq["id"], (list, tuple, set, frozenset)) else [eq["id"]]
+            rest_eq = {f: v for f, v in eq.items() if f != "id"}
+            sources, residual = self._sources(rest_eq) if rest_eq else ([], None)
+            picked = SortedList(self.seq_of[i] for i in set(ids) if i in self.objects)
+            if rest_eq and sources != [self.order]:
+                allowed = set().union(*sources)
+                picked = SortedList(s for s in picked if s in allowed)
+            return [picked], residual
         chosen: str | None = None
         best = -1
         for f, v in eq.items():

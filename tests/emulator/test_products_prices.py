@@ -207,3 +207,13 @@ def test_price_validation_errors(client: stripe.StripeClient) -> None:
     assert exc.value.param == "recurring[interval_count]"
     # nothing was created by the failed attempts
     assert client.v1.products.list().data == []
+
+
+def test_product_list_ids_filter(client: stripe.StripeClient) -> None:
+    a = client.v1.products.create(params={"name": "A"})
+    b = client.v1.products.create(params={"name": "B", "active": False})
+    client.v1.products.create(params={"name": "C"})
+    res = client.v1.products.list(params={"ids": [a.id, b.id, "prod_missing"]})
+    assert [p.id for p in res.data] == [b.id, a.id]
+    res = client.v1.products.list(params={"ids": [a.id, b.id], "active": True})
+    assert [p.id for p in res.data] == [a.id]
