@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from starlette.routing import Route as HttpRoute
 from starlette.types import Receive, Scope, Send
 
-from . import errors
+from . import cli_sessions, errors, webhooks
 from .clock import ManualClock
 from .expand import expand
 from .faults import ERROR, RATE_LIMIT, TIMEOUT
@@ -205,7 +205,12 @@ class EmulatorApp(Starlette):
     api: Api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+        path = scope["path"]
+        if (
+            scope["type"] == "http"
+            and path.startswith("/v1/")
+            and not path.startswith(cli_sessions.SESSION_PATH)
+        ):
             await self.api(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -259,7 +264,15 @@ def create_app(state: EmulatorState, routes: list[Route] | None = None) -> Starl
     api = Api(state, routes)
     app = EmulatorApp(
         routes=[
-            Mount("/_emulator", routes=_control_routes(state)),
+            Mount(
+                "/_emulator",
+                routes=[
+                    *_control_routes(state),
+                    *webhooks.control_routes(state),
+                    *cli_sessions.control_routes(state),
+                ],
+            ),
+            *cli_sessions.routes(state),
             Mount("", app=api),
         ]
     )

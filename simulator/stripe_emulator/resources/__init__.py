@@ -11,10 +11,20 @@ from types import ModuleType
 from ..expand import register_prefix
 from ..routing import Route
 from ..store import register_indexes
-from . import charges, customers, events, payment_intents, payment_methods, prices, products
+from . import (
+    charges,
+    customers,
+    events,
+    payment_intents,
+    payment_methods,
+    prices,
+    products,
+    webhook_endpoints,
+)
 
 MODULES: list[ModuleType] = [customers, products, prices, events]
 MODULES += [payment_methods, charges, payment_intents]
+MODULES.append(webhook_endpoints)
 
 
 def register(mod: ModuleType) -> None:
