@@ -19,12 +19,15 @@ from . import (
     payment_methods,
     prices,
     products,
+    refunds,
+    setup_intents,
     webhook_endpoints,
 )
 
 MODULES: list[ModuleType] = [customers, products, prices, events]
 MODULES += [payment_methods, charges, payment_intents]
 MODULES.append(webhook_endpoints)
+MODULES += [setup_intents, refunds]
 
 
 def register(mod: ModuleType) -> None:

@@ -113,7 +113,7 @@ def record_charge(
     risk = ctx.state.rng.randint(0, 64) if decline is None or decline.risk_level == "normal" else 95
     ch = BLANK.new(
         id=cid,
-        created=ctx.now(),
+        created=ctx.state.now_for(pi.get("customer"), ctx.account),
         amount=amount,
         amount_captured=amount if success and capture else 0,
         amount_refunded=0,

@@ -208,7 +208,7 @@ def new_intent(
         payment_method_types = ["card"]
     pi = BLANK.new(
         id=pid,
-        created=ctx.now(),
+        created=ctx.state.now_for(customer, ctx.account),
         amount=amount,
         currency=currency,
         customer=customer,
