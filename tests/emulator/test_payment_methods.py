@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from simulator.stripe_emulator import EmulatorServer, StripeError
+from simulator.stripe_emulator.resources.payment_methods import check_default_pm
+from simulator.stripe_emulator.routing import Ctx
+
 
 def _types(client: stripe.StripeClient) -> list[str]:
     return [e.type for e in reversed(client.v1.events.list(params={"limit": 100}).data)]
@@ -166,3 +170,20 @@ def test_update_requires_customer_and_emits(client: stripe.StripeClient) -> None
     evt = client.v1.events.list(params={"type": "payment_method.updated"}).data[0]
     assert evt.data.previous_attributes is not None
     assert evt.data.previous_attributes["metadata"].to_dict() == {"x": None}
+
+
+def test_check_default_pm_helper(
+    emulator: EmulatorServer, client: stripe.StripeClient, api_key: str
+) -> None:
+    state = emulator.state
+    ctx = Ctx(state, state.account_for_key(api_key), "POST", "/x", {}, {}, None, None, "v")
+    one, two = client.v1.customers.create(), client.v1.customers.create()
+    pm = client.v1.payment_methods.attach("pm_card_visa", params={"customer": one.id})
+    check_default_pm(ctx, one.id, pm.id)
+    check_default_pm(ctx, one.id, None)
+    with pytest.raises(StripeError) as exc:
+        check_default_pm(ctx, two.id, pm.id)
+    assert exc.value.param == "invoice_settings[default_payment_method]"
+    with pytest.raises(StripeError) as exc:
+        check_default_pm(ctx, one.id, "pm_missing")
+    assert exc.value.message == "No such PaymentMethod: 'pm_missing'"

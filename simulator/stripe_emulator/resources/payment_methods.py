@@ -251,6 +251,24 @@ def belongs_check(pm: dict[str, Any], customer_id: str | None, what: str) -> Non
     )
 
 
+def check_default_pm(ctx: Ctx, customer_id: str, pm_id: str | None) -> None:
+    """Validate ``invoice_settings[default_payment_method]`` like Stripe (for customers.py):
+    the PaymentMethod must exist and be attached to the customer."""
+    if pm_id is None:
+        return
+    param = "invoice_settings[default_payment_method]"
+    pm = ctx.coll(COLLECTION).get(pm_id)
+    if pm is None:
+        raise errors.resource_missing("PaymentMethod", pm_id, param, status=400)
+    if pm.get("customer") != customer_id:
+        raise errors.invalid(
+            f"The customer does not have a payment method with the ID {pm_id}. The payment "
+            "method must be attached to the customer.",
+            param,
+            "resource_missing",
+        )
+
+
 # -- handlers ----------------------------------------------------------------
 
 
