@@ -92,7 +92,14 @@ class EmulatorState:
         return self.clock.now()
 
     def now_for(self, customer_id: str | None = None, account: Account | None = None) -> int:
-        """ "Now" as seen by a customer. Hook for test clocks (today: the emulator clock)."""
+        """ "Now" for a customer: its test clock's ``frozen_time``, else the emulator clock."""
+        if customer_id and account is not None:
+            cus = account.coll("customer").get(customer_id)
+            clock_id = cus.get("test_clock") if cus else None
+            if clock_id:
+                clock = account.coll("test_helpers.test_clock").get(clock_id)
+                if clock is not None:
+                    return int(clock["frozen_time"])
         return self.clock.now()
 
     # -- events ------------------------------------------------------------

@@ -43,12 +43,13 @@ def test_retrieve_update_metadata_and_nulling(client: stripe.StripeClient) -> No
 
 
 def test_address_and_test_clock_stored(client: stripe.StripeClient) -> None:
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_700_000_000})
     cus = client.v1.customers.create(
-        params={"address": {"city": "Oslo", "country": "NO"}, "test_clock": "clock_abc"}
+        params={"address": {"city": "Oslo", "country": "NO"}, "test_clock": clock.id}
     )
     assert cus.address.city == "Oslo" and cus.address.line1 is None
-    assert cus.test_clock == "clock_abc"
-    listed = client.v1.customers.list(params={"test_clock": "clock_abc"})
+    assert cus.test_clock == clock.id and cus.created == 1_700_000_000
+    listed = client.v1.customers.list(params={"test_clock": clock.id})
     assert [c.id for c in listed.data] == [cus.id]
 
 

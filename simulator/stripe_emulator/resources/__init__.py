@@ -13,14 +13,19 @@ from ..routing import Route
 from ..store import register_indexes
 from . import (
     charges,
+    checkout_sessions,
     customers,
     events,
+    invoice_items,
+    invoices,
     payment_intents,
     payment_methods,
     prices,
     products,
     refunds,
     setup_intents,
+    subscriptions,
+    test_clocks,
     webhook_endpoints,
 )
 
@@ -28,6 +33,7 @@ MODULES: list[ModuleType] = [customers, products, prices, events]
 MODULES += [payment_methods, charges, payment_intents]
 MODULES.append(webhook_endpoints)
 MODULES += [setup_intents, refunds]
+MODULES.extend([test_clocks, invoices, invoice_items, subscriptions, checkout_sessions])
 
 
 def register(mod: ModuleType) -> None:

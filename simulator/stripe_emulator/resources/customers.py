@@ -137,9 +137,16 @@ BLANK = Blank(
 
 
 def create(ctx: Ctx) -> dict[str, Any]:
+    created = ctx.now()
+    clock_id = ctx.params.get("test_clock")
+    if clock_id is not None:
+        clock = ctx.coll("test_helpers.test_clock").get(clock_id)
+        if clock is None:
+            raise errors.resource_missing("test_clock", clock_id, "test_clock", 400)
+        created = clock["frozen_time"]  # objects on a test clock live on its time
     obj = BLANK.new(
         id=ctx.new_id(PREFIX),
-        created=ctx.now(),
+        created=created,
         invoice_prefix=ctx.state.ids.token("0123456789ABCDEF", 8),
         test_clock=ctx.params.get("test_clock"),
     )
