@@ -10,6 +10,7 @@ from ..common import (
     LIST_PARAMS,
     apply_metadata,
     deleted,
+    diff,
     list_response,
     update_object,
 )
@@ -159,7 +160,7 @@ def update(ctx: Ctx) -> dict[str, Any]:
                     "The price specified for default_price must be active.", "default_price"
                 )
         ch["default_price"] = dp
-    if ch:
+    if diff(obj, {**obj, **ch}):
         ch["updated"] = ctx.now()
     return update_object(ctx, COLLECTION, obj, ch, "product.updated")
 
