@@ -24,6 +24,7 @@ INDEXES = {COLLECTION: ("customer", "payment_intent", "subscription", "status")}
 EXPANDABLE = {"cs": COLLECTION}
 EXPIRES_IN = 24 * billing.HOUR
 
+_ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 LINE_ITEM = Obj({"price": Str(), "quantity": Int(min_value=0)})
 CREATE_PARAMS: Schema = {
     "mode": Enum("payment", "setup", "subscription", required=True),
@@ -43,7 +44,22 @@ CREATE_PARAMS: Schema = {
     "subscription_data": Obj(
         {"trial_period_days": Int(min_value=1), "metadata": Metadata(), "description": Str()}
     ),
-    "payment_intent_data": Obj({"description": Str(), "metadata": Metadata()}),
+    "payment_intent_data": Obj(
+        {
+            "description": Str(),
+            "metadata": Metadata(),
+            "setup_future_usage": Enum("off_session", "on_session"),
+            "shipping": Obj(
+                {
+                    "address": Obj({k: Str() for k in _ADDRESS_FIELDS}),
+                    "name": Str(),
+                    "carrier": Str(),
+                    "phone": Str(),
+                    "tracking_number": Str(),
+                }
+            ),
+        }
+    ),
 }
 LIST: Schema = {
     **LIST_PARAMS,

@@ -744,7 +744,7 @@ def pay(ctx: Ctx) -> dict[str, Any]:
     )
     if err is not None:
         raise errors.StripeError(
-            402,
+            400 if err.get("type") == errors.INVALID_REQUEST else 402,
             err.get("type") or errors.CARD_ERROR,
             err.get("message") or "Your card was declined.",
             code=err.get("code"),

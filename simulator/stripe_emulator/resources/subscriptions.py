@@ -481,7 +481,9 @@ def create_subscription(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         if method == "send_invoice":
             invoices.finalize(ctx, inv, now)
             if not trial_end:
+                before = dict(sub)
                 sub["status"] = "active"
+                ctx.coll(COLLECTION).reindex(sub_id, before)
         elif inv["amount_due"] == 0 or behavior != "default_incomplete":
             err = _charge(ctx, inv, now, off_session=bool(p.get("off_session")))
             if err is not None and behavior == "error_if_incomplete":
@@ -495,7 +497,6 @@ def create_subscription(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         expiry = billing.settings(ctx.state, ctx.account).incomplete_expiry
         billing.set_timer(ctx, "expire_incomplete", sub_id, now + expiry, cus["id"])
     _sync(ctx, sub)
-    ctx.coll(COLLECTION).reindex(sub_id, {**sub, "status": None})
     created_evt["data"]["object"] = jcopy(sub)
     _schedule(ctx, sub, now)
     return sub

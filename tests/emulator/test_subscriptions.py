@@ -1,0 +1,140 @@
+"""Subscriptions through the SDK: create behaviours, proration, items, cancel, list."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from .billing_helpers import DAY, T0, advance, clocked_customer, price
+
+
+def test_create_pays_first_invoice_and_expands(client: stripe.StripeClient) -> None:
+    _clock, cus, _pm = clocked_customer(client)
+    pr = price(client, 1234)
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": pr.id, "quantity": 2}],
+            "expand": ["latest_invoice.payment_intent"],
+        }
+    )
+    assert sub.status == "active" and sub.customer == cus.id and sub.created == T0
+    inv = sub.latest_invoice
+    assert isinstance(inv, stripe.Invoice)
+    assert inv.status == "paid" and inv.amount_paid == 2468 and inv.total == 2468
+    assert inv.payment_intent.status == "succeeded"  # type: ignore[attr-defined]
+    assert inv.parent.subscription_details.subscription == sub.id  # type: ignore[union-attr]
+    line = inv.lines.data[0]
+    assert line.quantity == 2 and line.amount == 2468
+    assert line.description == "2 \u00d7 Pro (at $12.34 / month)"
+    assert line.pricing.price_details.price == pr.id  # type: ignore[union-attr]
+    item = sub["items"].data[0]
+    assert item.current_period_end == T0 + 28 * DAY  # Jan 31 -> Feb 28
+    assert client.v1.subscription_items.retrieve(item.id).quantity == 2
+
+
+def test_failed_first_payment(client: stripe.StripeClient) -> None:
+    _clock, cus, _pm = clocked_customer(client, pm="pm_card_chargeCustomerFail")
+    pr = price(client)
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": pr.id}]})
+    assert sub.status == "incomplete"
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.subscriptions.create(
+            params={
+                "customer": cus.id,
+                "items": [{"price": pr.id}],
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
+    assert exc.value.http_status == 402
+    assert len(client.v1.subscriptions.list(params={"customer": cus.id}).data) == 1
+    _clock2 = client.v1.test_helpers.test_clocks.retrieve(_clock.id)
+    advance(client, _clock.id, T0 + DAY)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "incomplete_expired"
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)  # type: ignore[arg-type]
+    assert inv.status == "void"
+
+
+def test_default_incomplete_then_pay(client: stripe.StripeClient) -> None:
+    _clock, cus, _pm = clocked_customer(client)
+    pr = price(client)
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": pr.id}],
+            "payment_behavior": "default_incomplete",
+        }
+    )
+    assert sub.status == "incomplete"
+    inv = client.v1.invoices.pay(sub.latest_invoice)  # type: ignore[arg-type]
+    assert inv.status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_mid_period_upgrade_prorations(client: stripe.StripeClient) -> None:
+    clock, cus, _pm = clocked_customer(client, t0=T0 - 30 * DAY)  # Jan 1
+    cheap, dear = price(client, 1000), price(client, 4000)
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": cheap.id}]}
+    )
+    item = sub["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    at = start + (end - start) // 2
+    advance(client, clock.id, at)
+    sub = client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "items": [{"id": item.id, "price": dear.id}],
+            "proration_behavior": "always_invoice",
+        },
+    )
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)  # type: ignore[arg-type]
+    assert inv.billing_reason == "subscription_update" and inv.status == "paid"
+    amounts = sorted(ln.amount for ln in inv.lines.data)
+    assert amounts == [-500, 2000]
+    assert inv.total == 1500 == sum(amounts)
+    assert all(ln.parent.invoice_item_details.proration for ln in inv.lines.data)  # type: ignore[union-attr]
+    # create_prorations leaves pending items for the next invoice
+    sub = client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "items": [{"id": item.id, "quantity": 2}],
+            "proration_behavior": "create_prorations",
+        },
+    )
+    pending = client.v1.invoice_items.list(params={"customer": cus.id, "pending": True}).data
+    assert sorted(ii.amount for ii in pending) == [-2000, 4000]
+    preview = client.v1.invoices.create_preview(params={"subscription": sub.id})
+    assert preview.total == 2000 + 8000
+    advance(client, clock.id, end + 2 * 3600)
+    renewal = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)  # type: ignore[arg-type]
+    assert renewal.total == 8000 + 2000 and renewal.status == "paid"
+    # none: no items
+    client.v1.subscriptions.update(
+        sub.id, params={"items": [{"id": item.id, "quantity": 1}], "proration_behavior": "none"}
+    )
+    assert client.v1.invoice_items.list(params={"customer": cus.id, "pending": True}).data == []
+
+
+def test_cancel_list_filters_and_items(client: stripe.StripeClient) -> None:
+    _clock, cus, _pm = clocked_customer(client)
+    a, b = price(client, 500), price(client, 700)
+    s1 = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": a.id}]})
+    s2 = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": b.id}]})
+    assert [s.id for s in client.v1.subscriptions.list(params={"price": a.id}).data] == [s1.id]
+    si = client.v1.subscription_items.create(
+        params={"subscription": s2.id, "price": a.id, "proration_behavior": "none"}
+    )
+    assert len(client.v1.subscription_items.list(params={"subscription": s2.id}).data) == 2
+    client.v1.subscription_items.delete(si.id, params={"proration_behavior": "none"})
+    gone = client.v1.subscriptions.cancel(s1.id)
+    assert gone.status == "canceled" and gone.ended_at == T0
+    listed = client.v1.subscriptions.list(params={"customer": cus.id}).data
+    assert [s.id for s in listed] == [s2.id]
+    assert [s.id for s in client.v1.subscriptions.list(params={"status": "canceled"}).data] == [
+        s1.id
+    ]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.update(s1.id, params={"items": [{"price": b.id}]})
+    types = [e.type for e in client.v1.events.list(params={"type": "customer.subscription.*"}).data]
+    assert types[0] == "customer.subscription.deleted"
