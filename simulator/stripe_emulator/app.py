@@ -205,11 +205,10 @@ class EmulatorApp(Starlette):
     api: Api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
         if (
             scope["type"] == "http"
-            and path.startswith("/v1/")
-            and not path.startswith(cli_sessions.SESSION_PATH)
+            and scope["path"].startswith("/v1/")
+            and not scope["path"].startswith(cli_sessions.SESSION_PATH)
         ):
             await self.api(scope, receive, send)
             return
