@@ -300,7 +300,10 @@ def test_unknown_websocket_id_is_refused(emulator: EmulatorServer) -> None:
 def test_fixture_file(path: Path, cli: StripeCLI, client: stripe.StripeClient) -> None:
     res = cli.fixtures(path)
     assert res.returncode == 0, res.stdout + res.stderr
-    expect = json.loads(path.read_text()).get("_meta", {}).get("x-expected-events", [])
+    meta = json.loads(path.read_text()).get("_meta", {})
     types = {e.type for e in client.v1.events.list(params={"limit": 100}).data}
-    missing = [t for t in expect if t not in types]
+    missing = [t for t in meta.get("x-expected-events", []) if t not in types]
     assert not missing, f"{path.name}: missing events {missing}; emitted {sorted(types)}"
+    if "x-expected-subscription-status" in meta:
+        subs = client.v1.subscriptions.list(params={"status": "all"}).data
+        assert [s.status for s in subs] == [meta["x-expected-subscription-status"]]
