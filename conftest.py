@@ -12,17 +12,20 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from system.app import build_services, create_app
+from system.billing.webhooks import HANDLED_EVENTS
 from system.clock import ManualClock
 from system.db.migrate import upgrade
 from system.db.tables import metadata
 from system.settings import Settings
-from tests.support import SystemUnderTest
+from system.stripe_gateway import StripeGateway
+from tests.support import LiveSystem, ServerThread, SystemUnderTest
 
 TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
 
@@ -111,3 +114,44 @@ def system(settings: Settings, emulator: object) -> Iterator[SystemUnderTest]:
             yield SystemUnderTest(client, services, clock, emulator, settings.stripe_api_key)
     finally:
         emulator.state.faults.clear()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
+    """The system under uvicorn, registered as the emulator's webhook endpoint."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    import httpx
+    import stripe
+
+
+    start = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    key = f"{TEST_STRIPE_KEY}_{uuid.uuid4().hex[:8]}"
+    client = stripe.StripeClient(
+        key, base_addresses={"api": emulator.base_url}, max_network_retries=0
+    )
+    test_clock = client.v1.test_helpers.test_clocks.create(
+        params={"frozen_time": int(start.timestamp()), "name": "features"}
+    )
+    settings = Settings(
+        database_url=database_url,
+        stripe_api_base=emulator.base_url,
+        stripe_api_key=key,
+        stripe_max_network_retries=0,
+        stripe_test_clock=test_clock.id,
+        signup_rate_limit=0,
+    )
+    clock = ManualClock(start)
+    services = build_services(settings, clock=clock)
+    app = create_app(services=services, background_tasks=False)
+    with ServerThread(app) as server:
+        gateway = StripeGateway(key, emulator.base_url, max_network_retries=0)
+        services.stripe_webhook_secret = asyncio.run(
+            gateway.register_webhook_endpoint(f"{server.url}/webhooks/stripe", HANDLED_EVENTS)
+        )
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            try:
+                yield LiveSystem(http, services, clock, client, test_clock.id, server.url)
+            finally:
+                emulator.state.faults.clear()

@@ -228,7 +228,6 @@ class StripeGateway:
                 params={
                     "customer": stripe_customer,
                     "items": [{"price": price}],
-                    "default_payment_method": payment_method,
                     "payment_behavior": "error_if_incomplete",
                     "expand": ["latest_invoice"],
                 },
@@ -236,6 +235,18 @@ class StripeGateway:
             )
         )
         return _plain(subscription)
+
+    async def open_invoices(self, stripe_customer: str) -> list[dict[str, Any]]:
+        found = await self._call(
+            lambda: self._client.v1.invoices.list_async(
+                params={"customer": stripe_customer, "status": "open", "limit": 100}
+            )
+        )
+        return [_plain(invoice) for invoice in found.data]
+
+    async def pay_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """Attempt an open invoice now with the customer's default payment method."""
+        return _plain(await self._call(lambda: self._client.v1.invoices.pay_async(invoice_id)))
 
     async def cancel_subscription(
         self, subscription_id: str, *, at_period_end: bool

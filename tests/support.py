@@ -39,3 +39,100 @@ class SystemUnderTest:
                 return (await connection.execute(query)).scalar_one()
 
         return self.call(run)
+
+
+def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
+    """Call `check` until it returns without raising AssertionError (and is truthy)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result or result is None:
+                return result
+            raise AssertionError(f"{check.__name__} returned {result!r}")
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        import threading
+        import time
+
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()
+
+
+@dataclass
+class LiveSystem:
+    """The app served over HTTP (so the emulator's webhooks reach it), its customers on a
+    Stripe test clock, the system's clock moved with it."""
+
+    http: Any  # httpx.Client at the system
+    services: Services
+    clock: ManualClock
+    stripe: Any  # stripe.StripeClient at the emulator, same account as the system
+    test_clock: str
+    url: str
+
+    def advance(self, **delta: float) -> None:
+        """Move the test clock (and with it renewals, invoices, retries) and our clock."""
+        from datetime import timedelta
+
+        target = self.clock.now() + timedelta(**delta)
+        # Ours first: the webhooks the advance sets off are handled at the new time.
+        self.clock.set(target)
+        self.stripe.v1.test_helpers.test_clocks.advance(
+            self.test_clock, params={"frozen_time": int(target.timestamp())}
+        )
+
+    def scalar(self, query: Executable) -> Any:
+        import asyncio
+
+        async def run() -> Any:
+            from system.db.engine import create_engine
+
+            engine = create_engine(self.services.settings.database_url)
+            try:
+                async with engine.connect() as connection:
+                    return (await connection.execute(query)).scalar_one()
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())

@@ -193,9 +193,22 @@ class BillingService:
             if customer["plan"] == "trial":
                 await store.set_customer(connection, customer_id, plan="payg")
             row = await store.payment_method(connection, attached["id"])
-            balance = await ledger_store.balance_of(connection, customer_id)
         assert row is not None
+        if customer["past_due_since"] is not None:
+            await self._retry_open_invoices(customer_id)
+        async with self._engine.connect() as connection:
+            balance = await ledger_store.balance_of(connection, customer_id)
         return {"payment_method": public_payment_method(row), "credit_balance": balance}
+
+    async def _retry_open_invoices(self, customer_id: str) -> None:
+        """A customer in dunning who adds a card gets its open invoices paid at once (asking
+        Stripe which are open: our copy may not have heard of the latest one yet)."""
+        stripe_customer = await self._stripe_customer(customer_id)
+        for invoice in await self._stripe.open_invoices(stripe_customer):
+            try:
+                await self.apply_invoice(await self._stripe.pay_invoice(invoice["id"]))
+            except CardDeclined:
+                log.info("open invoice %s declined again", invoice["id"])
 
     async def payment_methods(self, customer_id: str) -> list[dict[str, Any]]:
         async with self._engine.connect() as connection:
@@ -209,10 +222,9 @@ class BillingService:
             raise BillingError(404, "Not Found", "No such payment method.", "not-found")
         await self._stripe.detach_payment_method(pm_id)
         async with self._engine.begin() as connection:
-            await store.upsert(
-                connection,
-                payment_methods,
-                {"id": pm_id, "detached_at": self._clock.now(), "is_default": False},
+            await store.lock_customer(connection, customer_id)
+            await store.update_row(
+                connection, payment_methods, pm_id, detached_at=self._clock.now(), is_default=False
             )
             remaining = await store.active_payment_methods(connection, customer_id)
             successor = remaining[-1]["id"] if row["is_default"] and remaining else None
@@ -287,6 +299,7 @@ class BillingService:
             ) from None
         try:
             async with self._engine.begin() as connection:
+                await store.lock_customer(connection, customer["id"])
                 await store.upsert(
                     connection,
                     payments,
@@ -424,6 +437,7 @@ class BillingService:
             "credit_balance": customer["credit_balance"],
             "subscription": public_subscription(current),
             "past_due_since": _iso(customer["past_due_since"]),
+            "credit_debt": customer["credit_debt"],
             "suspended": self.suspended(customer),
         }
 
@@ -509,14 +523,10 @@ class BillingService:
                 await self._grant_period_credits(
                     connection, customer["id"], sub_id, invoice["id"], now
                 )
-                await store.set_customer(connection, customer["id"], past_due_since=None)
-            elif (
-                sub_id
-                and invoice["status"] == "open"
-                and invoice.get("attempted")
-                and customer["past_due_since"] is None
-            ):
-                await store.set_customer(connection, customer["id"], past_due_since=now)
+        if sub_id and invoice["status"] == "paid":
+            # Dunning follows the subscription's status alone: a paid invoice may be an old
+            # one arriving late, so ask Stripe where the subscription stands now.
+            await self.apply_subscription(await self._stripe.retrieve_subscription(sub_id))
 
     async def _grant_period_credits(
         self,
@@ -587,15 +597,13 @@ class BillingService:
             paid = await store.payment(connection, payment_id)
             if paid is None:
                 return
-            await store.upsert(
-                connection,
-                payments,
-                {"id": payment_id, "amount_refunded": charge.get("amount_refunded") or 0},
+            customer = await store.lock_customer(connection, paid["customer_id"])
+            assert customer is not None
+            await store.update_row(
+                connection, payments, payment_id, amount_refunded=charge.get("amount_refunded") or 0
             )
             if not charge.get("refunded"):
                 return
-            customer = await store.lock_customer(connection, paid["customer_id"])
-            assert customer is not None
             reference = f"refund:{charge['id']}"
             if await store.ledger_entry(connection, customer["id"], reference):
                 return
@@ -616,25 +624,24 @@ class BillingService:
         now = self._clock.now()
         async with self._engine.begin() as connection:
             row = await store.payment_method(connection, pm["id"])
-            if pm.get("customer") is None and row and row["detached_at"] is None:
-                await store.upsert(
-                    connection,
-                    payment_methods,
-                    {"id": pm["id"], "detached_at": now, "is_default": False},
+            stripe_customer = _id_of(pm.get("customer"))
+            owner = await store.customer_by_stripe_id(connection, stripe_customer or "")
+            customer_id = row["customer_id"] if row else owner["id"] if owner else None
+            if customer_id is None:
+                return
+            await store.lock_customer(connection, customer_id)
+            if stripe_customer is None and row and row["detached_at"] is None:
+                await store.update_row(
+                    connection, payment_methods, pm["id"], detached_at=now, is_default=False
                 )
-            elif pm.get("customer") and row is None:
-                customer = await store.customer_by_stripe_id(
-                    connection, _id_of(pm["customer"]) or ""
-                )
-                if customer is None:
-                    return
+            elif stripe_customer and row is None:
                 card = pm.get("card") or {}
                 await store.upsert(
                     connection,
                     payment_methods,
                     {
                         "id": pm["id"],
-                        "customer_id": customer["id"],
+                        "customer_id": customer_id,
                         "brand": card.get("brand"),
                         "last4": card.get("last4"),
                         "exp_month": card.get("exp_month"),

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,14 +36,20 @@ async def _all(connection: AsyncConnection, query: Any) -> list[Row]:
 
 
 async def upsert(connection: AsyncConnection, table: Any, row: Row) -> None:
-    """Insert the row, or update it in place when its primary key exists (any backend)."""
-    key = table.primary_key.columns.values()[0]
-    exists = await _one(connection, select(key).where(key == row[key.name]))
-    if exists:
-        values = {k: v for k, v in row.items() if k != key.name}
-        await connection.execute(update(table).where(key == row[key.name]).values(**values))
+    """Insert the whole row, or update it in place when its primary key exists, in one
+    statement (INSERT ... ON CONFLICT), so concurrent writers of one object cannot collide."""
+    key = table.primary_key.columns.values()[0].name
+    if connection.dialect.name == "postgresql":
+        statement: Any = postgresql_insert(table).values(**row)
     else:
-        await connection.execute(table.insert().values(**row))
+        statement = sqlite_insert(table).values(**row)
+    changes = {k: statement.excluded[k] for k in row if k != key}
+    await connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes))
+
+
+async def update_row(connection: AsyncConnection, table: Any, row_id: str, **values: Any) -> None:
+    key = table.primary_key.columns.values()[0]
+    await connection.execute(update(table).where(key == row_id).values(**values))
 
 
 async def customer_by_stripe_id(connection: AsyncConnection, stripe_id: str) -> Row | None:
@@ -52,10 +60,12 @@ async def customer_by_stripe_id(connection: AsyncConnection, stripe_id: str) -> 
 
 async def lock_customer(connection: AsyncConnection, customer_id: str) -> Row | None:
     """The customer row, locked for this transaction on PostgreSQL (SQLite's transactions
-    are already exclusive: they begin IMMEDIATE)."""
+    are already exclusive: they begin IMMEDIATE). Every transaction that changes a
+    customer's billing state takes this lock first, so they queue instead of deadlocking.
+    FOR NO KEY UPDATE: inserts elsewhere that merely reference the customer do not wait."""
     query = select(customers).where(customers.c.id == customer_id)
     if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return await _one(connection, query)
 
 
