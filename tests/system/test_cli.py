@@ -75,9 +75,10 @@ def test_serve_and_emulator_run_as_processes(tmp_path: Path) -> None:
 
 def test_stack_serves_the_emulator_and_the_system_together(tmp_path: Path) -> None:
     emulator_port, system_port = free_port(), free_port()
+    ports = ["--port", str(system_port), "--emulator-port", str(emulator_port)]
+    database = ["--database-url", f"sqlite:///{tmp_path}/s.db"]
     stack = subprocess.Popen(
-        [sys.executable, "-m", "system.cli", "stack", "--port", str(system_port)]
-        + ["--emulator-port", str(emulator_port), "--database-url", f"sqlite:///{tmp_path}/s.db"],
+        [sys.executable, "-m", "system.cli", "stack", *ports, *database],
         stdout=subprocess.PIPE,
         text=True,
     )
