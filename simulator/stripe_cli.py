@@ -148,17 +148,31 @@ class StripeCLI:
         )
 
     def popen(self, *args: str, **kwargs: object) -> subprocess.Popen[str]:
-        """Start a long-running command (``listen``); stdout/stderr are pipes unless given."""
+        """Start a long-running command (``listen``).
+
+        Its output goes to ``<home>/stdout.log`` and ``<home>/stderr.log`` unless
+        ``stdout``/``stderr`` are given: the CLI blocks once an unread pipe fills
+        (``stripe listen`` prints a line per event), so never leave a pipe undrained.
+        """
+        home = Path(self.home)
         kw: dict[str, object] = {
             "env": self.env(),
             "cwd": self.home,
-            "stdout": subprocess.PIPE,
-            "stderr": subprocess.PIPE,
             "stdin": subprocess.DEVNULL,
             "text": True,
         }
         kw.update(kwargs)
+        if "stdout" not in kw:
+            kw["stdout"] = (home / "stdout.log").open("w")
+        if "stderr" not in kw:
+            kw["stderr"] = (home / "stderr.log").open("w")
         return subprocess.Popen(self.argv(*args), **kw)  # type: ignore[call-overload]
+
+    def output(self) -> str:
+        """What a :meth:`popen` command wrote so far (stdout, then stderr)."""
+        home = Path(self.home)
+        parts = [home / "stdout.log", home / "stderr.log"]
+        return "".join(p.read_text() for p in parts if p.exists())
 
     def trigger(
         self, event: str, *extra: str, timeout: float = 60.0

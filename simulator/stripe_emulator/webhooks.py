@@ -680,6 +680,8 @@ class Receiver:
         self.paths: list[str] = []
         self.bad = 0
         self.requests = 0
+        self.first_at = 0.0  # wall time of the first and last verified delivery
+        self.last_at = 0.0
         self._cond = threading.Condition()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -724,6 +726,9 @@ class Receiver:
                     with self._cond:
                         self.events.append(evt.to_dict())
                         self.paths.append(path)
+                        self.last_at = time.time()
+                        if not self.first_at:
+                            self.first_at = self.last_at
                         self._cond.notify_all()
             out = b'{"received":true}' if status < 300 else b'{"error":"no"}'
             await send(

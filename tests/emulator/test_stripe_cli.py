@@ -174,14 +174,13 @@ def _start_listen(cli: StripeCLI, sessions: CliSessions, *args: str) -> tuple[ob
             break
         time.sleep(0.02)
     proc.kill()
-    out, err = proc.communicate()
-    raise AssertionError(f"stripe listen did not connect: {out}\n{err}")
+    proc.wait()
+    raise AssertionError(f"stripe listen did not connect: {cli.output()}")
 
 
-def _stop(proc: object) -> str:
+def _stop(proc: object) -> None:
     proc.terminate()  # type: ignore[attr-defined]
-    out, err = proc.communicate(timeout=15)  # type: ignore[attr-defined]
-    return str(out) + str(err)
+    proc.wait(timeout=15)  # type: ignore[attr-defined]
 
 
 def test_listen_forwards_signed_events(
