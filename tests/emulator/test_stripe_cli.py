@@ -93,7 +93,7 @@ PENDING: dict[str, str] = {
         "trial ends, at once for a shorter trial)"
     ),
     "checkout.session.completed": (
-        "POST /v1/checkout/sessions does not take payment_intent_data[shipping] yet"
+        "GET /v1/payment_pages/{id} and POST /v1/payment_pages/{id}/confirm are not modelled yet"
     ),
 }
 # Triggers named after a flow rather than an event type: the event they must produce.
