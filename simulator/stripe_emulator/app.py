@@ -167,8 +167,9 @@ class Api:
                 result = expand(account, result, [e for e in exp if e])
             body = _dumps(result)
         except errors.StripeError as e:
-            if idem_key is None:
-                raise
+            # A handler may have stored objects and recorded events before raising (a
+            # declined payment keeps its failed charge and events): those are persisted
+            # and announced below whether or not the request carries an idempotency key.
             headers.update(e.headers)
             status, body = e.status, _dumps(e.body())
         if idem_key is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import httpx
 import stripe
 
 from simulator.stripe_emulator import EmulatorServer
@@ -79,3 +81,50 @@ def test_listener_receives_events(
     mine = [e for k, e in seen if k == api_key]
     assert [e["type"] for e in mine] == ["customer.created"]
     assert mine[0]["data"]["object"]["id"] == cus.id
+
+
+def test_declined_request_without_idempotency_key_notifies_and_persists(
+    emulator: EmulatorServer, api_key: str, tmp_path: Path
+) -> None:
+    """A 402 after the handler stored a failed charge still delivers and persists its events."""
+    auth = {"Authorization": f"Bearer {api_key}"}
+    form = {
+        "amount": "1500",
+        "currency": "usd",
+        "payment_method": "pm_card_chargeDeclined",
+        "confirm": "true",
+    }
+
+    def decline(base_url: str) -> dict[str, Any]:
+        r = httpx.post(f"{base_url}/v1/payment_intents", headers=auth, data=form)
+        assert r.status_code == 402 and "idempotency-key" not in r.headers
+        err: dict[str, Any] = r.json()["error"]
+        assert err["type"] == "card_error" and err["decline_code"] == "generic_decline"
+        return err
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    unsubscribe = emulator.state.subscribe(lambda account, evt: seen.append((account.key, evt)))
+    try:
+        err = decline(emulator.base_url)
+    finally:
+        unsubscribe()
+    mine = [e for k, e in seen if k == api_key]
+    assert [e["type"] for e in mine] == [
+        "payment_intent.created",
+        "charge.failed",
+        "payment_intent.payment_failed",
+    ]
+    assert mine[0]["data"]["object"]["id"] == err["payment_intent"]["id"]
+    assert mine[1]["data"]["object"]["id"] == err["charge"]
+    assert not emulator.state.account_for_key(api_key).dirty
+
+    db = str(tmp_path / "declined.sqlite")
+    with EmulatorServer(persist_path=db) as srv:
+        err = decline(srv.base_url)
+    with EmulatorServer(persist_path=db) as srv:
+        c = stripe.StripeClient(api_key, base_addresses={"api": srv.base_url})
+        pi = c.v1.payment_intents.retrieve(err["payment_intent"]["id"])
+        assert pi.status == "requires_payment_method" and pi.latest_charge == err["charge"]
+        assert c.v1.charges.retrieve(err["charge"]).status == "failed"
+        types = [e.type for e in c.v1.events.list().data]
+        assert types == ["payment_intent.payment_failed", "charge.failed", "payment_intent.created"]
