@@ -118,3 +118,22 @@ def test_failed_charge_cannot_be_refunded(client: stripe.StripeClient) -> None:
     assert failed.failure_message == "Your card has insufficient funds."
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.refunds.create(params={"charge": failed.id})
+
+
+def test_charge_transfer_group_and_fraud_report(client: stripe.StripeClient) -> None:
+    a, b = _paid(client), _paid(client)
+    ch = client.v1.charges.update(
+        str(a.latest_charge),
+        params={"transfer_group": "order-7", "fraud_details": {"user_report": "safe"}},
+    )
+    assert ch.transfer_group == "order-7"
+    assert ch.fraud_details is not None and ch.fraud_details.to_dict()["user_report"] == "safe"
+    listed = client.v1.charges.list(params={"transfer_group": "order-7"}).data
+    assert [c.id for c in listed] == [ch.id]
+    assert b.latest_charge not in {c.id for c in listed}
+    # an empty fraud report changes nothing (and emits nothing)
+    n = len(client.v1.events.list(params={"type": "charge.updated"}).data)
+    same = client.v1.charges.update(ch.id, params={"fraud_details": {"user_report": ""}})
+    assert same.fraud_details is not None
+    assert same.fraud_details.to_dict()["user_report"] == "safe"
+    assert len(client.v1.events.list(params={"type": "charge.updated"}).data) == n

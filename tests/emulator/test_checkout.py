@@ -77,3 +77,77 @@ def test_payment_checkout_and_expire(client: stripe.StripeClient) -> None:
         client.v1.checkout.sessions.create(
             params={"mode": "payment", "line_items": [{"price": one.id}]}
         )
+
+
+def _session(client: stripe.StripeClient, **params: Any) -> stripe.checkout.Session:
+    base: Any = {"success_url": "https://example.com/ok"}
+    return client.v1.checkout.sessions.create(params={**base, **params})
+
+
+def test_create_validation(client: stripe.StripeClient) -> None:
+    recurring = price(client, 1000)
+    one = client.v1.prices.create(
+        params={"currency": "usd", "unit_amount": 500, "product_data": {"name": "T"}}
+    )
+    cus = client.v1.customers.create()
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"mode": "payment", "line_items": [{"quantity": 1}]}, "line_items[0][price]"),
+        ({"mode": "payment", "line_items": [{"price": "price_nope"}]}, "line_items[0][price]"),
+        ({"mode": "payment", "line_items": [{"price": recurring.id}]}, "line_items[0][price]"),
+        ({"mode": "subscription", "line_items": [{"price": one.id}]}, "line_items"),
+        ({"mode": "payment"}, "line_items"),
+        (
+            {
+                "mode": "payment",
+                "line_items": [{"price": one.id}],
+                "customer": cus.id,
+                "customer_email": "a@example.com",
+            },
+            "",
+        ),
+    ]
+    for params, param in cases:
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            _session(client, **params)
+        assert exc.value.http_status == 400
+        if param:
+            assert exc.value.param == param
+    assert client.v1.checkout.sessions.list().data == []
+
+
+def test_embedded_setup_session_leaves_a_setup_intent(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(params={"email": "s@example.com"})
+    cs = client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "ui_mode": "embedded",
+            "currency": "usd",
+            "customer": cus.id,
+            "return_url": "https://example.com/back",
+        }
+    )
+    assert cs.url is None and cs.client_secret and cs.client_secret.startswith(cs.id)
+    assert cs.amount_total is None and cs.payment_status == "no_payment_required"
+    done = _complete(client, cs.id, payment_method="pm_card_mastercard")
+    assert done["status"] == "complete" and done["customer"] == cus.id
+    assert done["payment_status"] == "no_payment_required"
+    si = client.v1.setup_intents.retrieve(done["setup_intent"])
+    assert si.status == "succeeded" and si.customer == cus.id and si.usage == "off_session"
+    pm = client.v1.payment_methods.retrieve(str(si.payment_method))
+    assert pm.customer == cus.id and pm.card is not None and pm.card.brand == "mastercard"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        _complete(client, cs.id)
+    assert "no longer active" in str(exc.value.user_message)
+
+
+def test_declined_payment_leaves_session_open(client: stripe.StripeClient) -> None:
+    one = client.v1.prices.create(
+        params={"currency": "usd", "unit_amount": 800, "product_data": {"name": "T"}}
+    )
+    cs = _session(client, mode="payment", line_items=[{"price": one.id}])
+    with pytest.raises(stripe.CardError) as exc:
+        _complete(client, cs.id, payment_method="pm_card_chargeCustomerFail")
+    assert exc.value.http_status == 402 and exc.value.code == "card_declined"
+    assert client.v1.checkout.sessions.retrieve(cs.id).status == "open"
+    done = _complete(client, cs.id, payment_method="pm_card_visa")
+    assert done["status"] == "complete" and done["payment_status"] == "paid"

@@ -297,3 +297,122 @@ def test_charge_customer_falls_back_to_attached_card(
         _ctx(emulator, api_key), customer=cus_id, amount=999, currency="usd", payment_method=None
     )
     assert err is None and pi["payment_method"] == pm_id
+
+
+def test_create_options_and_update_before_confirm(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create()
+    other = client.v1.customers.create()
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 1200,
+            "currency": "EUR",
+            "automatic_payment_methods": {"enabled": False},
+            "payment_method_options": {"card": {"request_three_d_secure": "challenge"}},
+        }
+    )
+    assert pi.currency == "eur" and pi.automatic_payment_methods is None
+    assert pi.payment_method_types == ["card"]
+    assert pi.payment_method_options is not None and pi.payment_method_options.card is not None
+    assert pi.payment_method_options.card.request_three_d_secure == "challenge"
+    pi = client.v1.payment_intents.update(
+        pi.id,
+        params={
+            "amount": 1500,
+            "currency": "usd",
+            "customer": cus.id,
+            "description": "d",
+            "statement_descriptor_suffix": "SUFFIX",
+            "transfer_group": "grp",
+            "setup_future_usage": "off_session",
+            "capture_method": "manual",
+            "payment_method_types": ["card"],
+            "metadata": {"m": "1"},
+        },
+    )
+    assert (pi.amount, pi.currency, pi.customer) == (1500, "usd", cus.id)
+    assert pi.statement_descriptor_suffix == "SUFFIX" and pi.transfer_group == "grp"
+    assert pi.setup_future_usage == "off_session" and pi.capture_method == "manual"
+    assert pi.metadata.to_dict() == {"m": "1"} and pi.status == "requires_payment_method"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(pi.id, params={"customer": "cus_missing"})
+    assert exc.value.param == "customer"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(pi.id, params={"currency": "us"})
+    assert exc.value.param == "currency"
+    # setup_future_usage: a successful confirmation saves the card to the customer
+    done = client.v1.payment_intents.confirm(
+        pi.id,
+        params={
+            "payment_method": "pm_card_visa",
+            "payment_method_options": {"card": {"capture_method": "manual"}},
+            "receipt_email": "r@example.com",
+        },
+    )
+    assert done.status == "requires_capture" and done.receipt_email == "r@example.com"
+    pm = client.v1.payment_methods.retrieve(str(done.payment_method))
+    assert pm.customer == cus.id
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(done.id, params={"amount": 2000})
+    assert exc.value.code == "payment_intent_unexpected_state"
+    assert exc.value.error is not None and exc.value.error.payment_intent is not None
+    # description/metadata stay updatable in any status
+    assert client.v1.payment_intents.update(done.id, params={"description": "x"}).description == "x"
+    captured = client.v1.payment_intents.capture(
+        done.id, params={"statement_descriptor_suffix": "CAP", "metadata": {"c": "2"}}
+    )
+    assert captured.status == "succeeded" and captured.amount_received == 1500
+    assert captured.statement_descriptor_suffix == "CAP"
+    assert captured.metadata.to_dict() == {"m": "1", "c": "2"}
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.capture(done.id)
+    assert exc.value.code == "payment_intent_unexpected_state"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(done.id, params={"customer": other.id})
+    assert exc.value.code == "payment_intent_unexpected_state"
+
+
+def test_create_parameter_rules(client: stripe.StripeClient) -> None:
+    base: Any = {"amount": 1000, "currency": "usd"}
+    cases: list[tuple[dict[str, Any], str | None]] = [
+        ({"currency": "dollars"}, "currency"),
+        (
+            {"automatic_payment_methods": {"enabled": True}, "payment_method_types": ["card"]},
+            None,
+        ),
+        ({"off_session": True}, "off_session"),
+    ]
+    for extra, param in cases:
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.payment_intents.create(params={**base, **extra})
+        assert exc.value.http_status == 400
+        if param is not None:
+            assert exc.value.param == param
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(params={**base, "confirm": True})
+    assert exc.value.code == "payment_intent_unexpected_state"
+    assert exc.value.error is not None and exc.value.error.payment_intent is not None
+    assert exc.value.error.payment_intent.status == "requires_payment_method"
+
+
+def test_confirm_of_canceled_intent_is_refused(client: stripe.StripeClient) -> None:
+    pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
+    client.v1.payment_intents.cancel(pi.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+    assert exc.value.code == "payment_intent_unexpected_state"
+    assert "status of canceled" in str(exc.value.user_message)
+
+
+def test_charge_customer_with_unusable_payment_method(
+    emulator: EmulatorServer, client: stripe.StripeClient, api_key: str
+) -> None:
+    cus = client.v1.customers.create()
+    _other, foreign_pm = _customer_with(client, "pm_card_visa")
+    ctx = _ctx(emulator, api_key)
+    for pm in ("pm_does_not_exist", foreign_pm):
+        pi, err = charge_customer(
+            ctx, customer=cus.id, amount=900, currency="usd", payment_method=pm
+        )
+        assert err is not None and err["type"] == "invalid_request_error"
+        assert err["decline_code"] is None and "code" in err
+        assert pi["status"] == "requires_payment_method" and pi["latest_charge"] is None

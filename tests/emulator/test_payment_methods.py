@@ -187,3 +187,59 @@ def test_check_default_pm_helper(
     with pytest.raises(StripeError) as exc:
         check_default_pm(ctx, one.id, "pm_missing")
     assert exc.value.message == "No such PaymentMethod: 'pm_missing'"
+
+
+def _luhn(prefix: str, length: int) -> str:
+    """``prefix`` padded with zeros to ``length`` digits, with a valid Luhn check digit."""
+    body = prefix.ljust(length - 1, "0")
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+@pytest.mark.parametrize(
+    ("number", "brand"),
+    [
+        (_luhn("4111", 16), "visa"),
+        (_luhn("34", 15), "amex"),
+        (_luhn("52", 16), "mastercard"),
+        (_luhn("2720", 16), "mastercard"),
+        (_luhn("6500", 16), "discover"),
+        (_luhn("3020", 14), "diners"),
+        (_luhn("3530", 16), "jcb"),
+        (_luhn("6250", 16), "unionpay"),
+        (_luhn("9000", 16), "unknown"),
+    ],
+)
+def test_live_card_numbers_are_declined_in_test_mode(
+    client: stripe.StripeClient, number: str, brand: str
+) -> None:
+    pm = client.v1.payment_methods.create(
+        params=_card(number, "1234" if brand == "amex" else "123")
+    )
+    assert pm.card is not None and pm.card.brand == brand and pm.card.last4 == number[-4:]
+    cus = client.v1.customers.create()
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_methods.attach(pm.id, params={"customer": cus.id})
+    assert exc.value.code == "card_declined"
+    assert exc.value.error is not None
+    assert exc.value.error.decline_code == "test_mode_live_card"
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "usd", "payment_method": pm.id, "confirm": True}
+        )
+    assert exc.value.error is not None
+    assert exc.value.error.decline_code == "test_mode_live_card"
+
+
+@pytest.mark.parametrize("number", ["4242 4242 4242 424x", "42424242", "4" * 20])
+def test_malformed_numbers_are_incorrect(client: stripe.StripeClient, number: str) -> None:
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_methods.create(params=_card(number))
+    assert exc.value.code == "incorrect_number" and exc.value.param == "card[number]"

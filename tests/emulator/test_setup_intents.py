@@ -100,3 +100,61 @@ def test_missing_pm_and_cancel(client: stripe.StripeClient) -> None:
     assert _types(client)[-1] == "setup_intent.canceled"
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.setup_intents.create(params={"customer": "cus_missing"})
+
+
+def test_update_rules_and_automatic_methods(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create()
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.setup_intents.create(
+            params={
+                "automatic_payment_methods": {"enabled": True},
+                "payment_method_types": ["card"],
+            }
+        )
+    off = client.v1.setup_intents.create(params={"automatic_payment_methods": {"enabled": False}})
+    assert off.automatic_payment_methods is None and off.payment_method_types == ["card"]
+    auto = client.v1.setup_intents.create()
+    assert auto.automatic_payment_methods is not None
+    assert auto.automatic_payment_methods.enabled is True
+    assert auto.payment_method_configuration_details is not None
+    si = client.v1.setup_intents.update(
+        auto.id,
+        params={
+            "customer": cus.id,
+            "description": "save card",
+            "metadata": {"a": "1"},
+            "payment_method_types": ["card"],
+            "flow_directions": ["inbound"],
+            "payment_method": "pm_card_visa",
+        },
+    )
+    assert si.customer == cus.id and si.description == "save card"
+    assert si.automatic_payment_methods is None and si.payment_method_configuration_details is None
+    assert si.flow_directions == ["inbound"] and si.status == "requires_confirmation"
+    si = client.v1.setup_intents.update(si.id, params={"payment_method": ""})
+    assert si.payment_method is None and si.status == "requires_payment_method"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.setup_intents.update(si.id, params={"customer": "cus_missing"})
+    assert exc.value.param == "customer"
+    done = client.v1.setup_intents.confirm(si.id, params={"payment_method": "pm_card_mastercard"})
+    assert done.status == "succeeded"
+    # after success only description and metadata may change
+    assert client.v1.setup_intents.update(
+        done.id, params={"metadata": {"b": "2"}}
+    ).metadata.to_dict() == {
+        "a": "1",
+        "b": "2",
+    }
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.setup_intents.update(done.id, params={"payment_method": "pm_card_visa"})
+    assert exc.value.code == "setup_intent_unexpected_state"
+    assert exc.value.error is not None and exc.value.error.setup_intent is not None
+
+
+def test_confirm_uses_the_stored_payment_method(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create()
+    pm = client.v1.payment_methods.attach("pm_card_visa", params={"customer": cus.id})
+    si = client.v1.setup_intents.create(params={"customer": cus.id, "payment_method": pm.id})
+    assert si.status == "requires_confirmation"
+    done = client.v1.setup_intents.confirm(si.id)
+    assert done.status == "succeeded" and done.payment_method == pm.id

@@ -346,16 +346,11 @@ def _guest(ctx: Ctx, pm: dict[str, Any]) -> str:
     return str(cus["id"])
 
 
-def _setup_intent(ctx: Ctx, cus: dict[str, Any] | None, pm: dict[str, Any]) -> str | None:
-    """A succeeded SetupIntent via the payments module, if it offers a helper."""
-    try:
-        from . import setup_intents
-    except ImportError:
-        return None
-    make = getattr(setup_intents, "confirm_for_customer", None)
-    if make is None:
-        return None
-    si = make(ctx, customer=cus["id"] if cus else None, payment_method=pm["id"])
+def _setup_intent(ctx: Ctx, cus: dict[str, Any] | None, pm: dict[str, Any]) -> str:
+    """The succeeded SetupIntent a completed ``mode=setup`` session points at."""
+    from .setup_intents import confirm_for_customer
+
+    si = confirm_for_customer(ctx, customer=cus["id"] if cus else None, payment_method=pm["id"])
     return str(si["id"])
 
 

@@ -162,6 +162,26 @@ def create(ctx: Ctx) -> dict[str, Any]:
     return si
 
 
+def confirm_for_customer(ctx: Ctx, *, customer: str | None, payment_method: str) -> dict[str, Any]:
+    """A SetupIntent confirmed at once (what a completed ``mode=setup`` Checkout leaves)."""
+    pm = ctx.get_or_404(payment_methods.COLLECTION, payment_method, "payment_method")
+    sid = ctx.new_id(PREFIX, ID_LENGTH)
+    si = BLANK.new(
+        id=sid,
+        created=ctx.state.now_for(customer, ctx.account),
+        client_secret=f"{sid}_secret_{ctx.state.ids.token(BASE62, 32)}",
+        customer=customer,
+        description=None,
+        payment_method_types=["card"],
+        payment_method=pm["id"],
+        usage="off_session",
+        status="requires_confirmation",
+    )
+    ctx.coll(COLLECTION).put(si)
+    ctx.emit("setup_intent.created", si)
+    return _confirm(ctx, si, pm)
+
+
 def _missing_pm(si: dict[str, Any]) -> errors.StripeError:
     return _state_error(
         si,

@@ -703,6 +703,38 @@ def _proration_items(
         )
 
 
+def _check_items(
+    ctx: Ctx, sub: dict[str, Any], specs: list[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """Validate ``items[...]`` before anything changes; the new price of each spec (or None)."""
+    by_id = {it["id"]: it for it in _items(sub)}
+    remaining = set(by_id)
+    prices: list[dict[str, Any] | None] = []
+    for i, spec in enumerate(specs):
+        param = f"items[{i}][price]"
+        price = None
+        if spec.get("id"):
+            item = by_id.get(spec["id"])
+            if item is None:
+                raise errors.invalid(
+                    f"Subscription item {spec['id']} does not exist on subscription {sub['id']}.",
+                    f"items[{i}][id]",
+                )
+            if spec.get("deleted"):
+                remaining.discard(item["id"])
+            elif spec.get("price") and spec["price"] != item["price"]["id"]:
+                price = _price(ctx, spec["price"], param)
+                _check_compatible(sub, price, param)
+        else:
+            price = _price(ctx, spec.get("price"), param)
+            _check_compatible(sub, price, param)
+            remaining.add(f"new:{i}")
+        prices.append(price)
+    if not remaining:
+        raise errors.invalid("A subscription must have at least one active item.", "items")
+    return prices
+
+
 def _apply_items(
     ctx: Ctx,
     sub: dict[str, Any],
@@ -711,19 +743,15 @@ def _apply_items(
     at: int,
     now: int,
 ) -> bool:
-    """Apply ``items[...]`` changes; returns True if prorations were created."""
+    """Apply ``items[...]`` changes (validated first); returns True if prorations were created."""
+    new_prices = _check_items(ctx, sub, specs)
     prorate = behavior != "none" and sub["status"] != "trialing"
     by_id = {it["id"]: it for it in _items(sub)}
     start, end = _period(sub)
     changed = False
-    for i, spec in enumerate(specs):
+    for spec, new_price in zip(specs, new_prices, strict=True):
         if spec.get("id"):
-            item = by_id.get(spec["id"])
-            if item is None:
-                raise errors.invalid(
-                    f"Subscription item {spec['id']} does not exist on subscription {sub['id']}.",
-                    f"items[{i}][id]",
-                )
+            item = by_id[spec["id"]]
             before = (item["price"], int(item["quantity"]))
             if spec.get("deleted"):
                 if prorate:
@@ -732,10 +760,7 @@ def _apply_items(
                 ctx.coll(ITEMS).delete(item["id"])
                 changed = True
                 continue
-            price = item["price"]
-            if spec.get("price") and spec["price"] != price["id"]:
-                price = _price(ctx, spec["price"], f"items[{i}][price]")
-                _check_compatible(sub, price, f"items[{i}][price]")
+            price = new_price or item["price"]
             qty = int(item["quantity"]) if spec.get("quantity") is None else spec["quantity"]
             if (price["id"], qty) != (before[0]["id"], before[1]):
                 if prorate:
@@ -747,15 +772,12 @@ def _apply_items(
             if spec.get("metadata") is not None:
                 item["metadata"] = apply_metadata(item["metadata"], spec["metadata"])
         else:
-            price = _price(ctx, spec.get("price"), f"items[{i}][price]")
-            _check_compatible(sub, price, f"items[{i}][price]")
+            assert new_price is not None
             qty = 1 if spec.get("quantity") is None else spec["quantity"]
-            item = _new_item(ctx, sub, price, qty, now, (start, end), spec.get("metadata"))
+            item = _new_item(ctx, sub, new_price, qty, now, (start, end), spec.get("metadata"))
             if prorate:
-                _proration_items(ctx, sub, item, None, (price, qty), at)
+                _proration_items(ctx, sub, item, None, (new_price, qty), at)
             changed = True
-    if not _items(sub):
-        raise errors.invalid("A subscription must have at least one active item.", "items")
     return changed and prorate
 
 
@@ -812,6 +834,16 @@ def update(ctx: Ctx) -> dict[str, Any]:
                 "A canceled subscription can only update its cancellation_details and metadata."
             )
     now = billing.now_for(ctx, sub["customer"])
+    # Validate the scalar params before anything changes (items are checked as applied).
+    te = p.get("trial_end")
+    if te is not None and te != "now" and te <= now:
+        raise errors.invalid(
+            "Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end"
+        )
+    if p.get("default_payment_method"):
+        from .payment_methods import resolve
+
+        resolve(ctx, p["default_payment_method"], "default_payment_method")
     old = jcopy(sub)
     behavior = p.get("proration_behavior") or "create_prorations"
     at = p.get("proration_date") or now
@@ -826,10 +858,6 @@ def update(ctx: Ctx) -> dict[str, Any]:
         cd = p["cancellation_details"] or {}
         sub["cancellation_details"] = {**sub["cancellation_details"], **cd}
     if "default_payment_method" in p:
-        if p["default_payment_method"]:
-            from .payment_methods import resolve
-
-            resolve(ctx, p["default_payment_method"], "default_payment_method")
         sub["default_payment_method"] = p["default_payment_method"]
     if p.get("collection_method"):
         sub["collection_method"] = p["collection_method"]
@@ -850,7 +878,6 @@ def update(ctx: Ctx) -> dict[str, Any]:
         if p["cancel_at"] is not None and p["cancel_at"] < end:
             billing.set_timer(ctx, "period_end", sub["id"], p["cancel_at"], sub["customer"])
     renew_now = False
-    te = p.get("trial_end")
     if te is not None:
         if te == "now":
             if sub["status"] == "trialing":
@@ -858,11 +885,6 @@ def update(ctx: Ctx) -> dict[str, Any]:
                 sub["billing_cycle_anchor"] = now
                 renew_now = True
         else:
-            if te <= now:
-                raise errors.invalid(
-                    "Invalid timestamp: must be an integer Unix timestamp in the future.",
-                    "trial_end",
-                )
             sub.update(trial_end=te, billing_cycle_anchor=te)
             if sub["status"] == "trialing" or sub.get("trial_start") is None:
                 sub["status"] = "trialing"
