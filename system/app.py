@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,15 +16,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from system.admin.routes import AdminEndpoints
 from system.billing.routes import BillingEndpoints
 from system.billing.service import BillingPolicy, BillingService
 from system.billing.webhooks import StripeWebhooks
 from system.clock import Clock, SystemClock
+from system.dashboard.live import ChangeBroker
+from system.dashboard.routes import DashboardEndpoints
 from system.db.engine import create_engine
 from system.http.problems import (
     Problem,
@@ -32,6 +39,8 @@ from system.http.problems import (
     handle_unexpected,
 )
 from system.http.ratelimit import RateLimiter
+from system.marketplace.routes import GitHubWebhooks
+from system.marketplace.service import MarketplaceService
 from system.metrics import Metrics
 from system.provisioning.routes import ProvisioningEndpoints
 from system.provisioning.service import ProvisioningPolicy, ProvisioningService
@@ -41,6 +50,7 @@ from system.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "web" / "templates"
+STATIC = Path(__file__).parent / "web" / "static"
 
 
 def build_services(
@@ -66,12 +76,14 @@ def build_services(
         check_deliverability=settings.check_email_deliverability,
     )
     provisioning = ProvisioningService(engine, stripe, clock, policy)
+    changes = ChangeBroker()
     billing = BillingService(
         engine,
         stripe,
         clock,
         provisioning,
         BillingPolicy(grace_period=timedelta(days=settings.dunning_grace_days)),
+        on_change=changes.publish,
     )
     return Services(
         settings=settings,
@@ -84,6 +96,8 @@ def build_services(
         signup_limiter=RateLimiter(
             settings.signup_rate_limit, settings.signup_rate_window_seconds, time.monotonic
         ),
+        changes=changes,
+        marketplace=MarketplaceService(engine, provisioning, clock, changes.publish),
     )
 
 
@@ -147,9 +161,22 @@ def create_app(
         *ProvisioningEndpoints(services, templates).routes(),
         *BillingEndpoints(services).routes(),
         *StripeWebhooks(services).routes(),
+        *GitHubWebhooks(services).routes(),
+        *DashboardEndpoints(services, templates).routes(),
+        *AdminEndpoints(services, templates).routes(),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
+    session = Middleware(
+        SessionMiddleware,
+        secret_key=services.settings.session_secret or secrets.token_urlsafe(32),
+        session_cookie="rsolv_session",
+        max_age=services.settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=services.settings.secure_cookies,
+    )
     app = Starlette(
         routes=routes,
+        middleware=[session],
         lifespan=lifespan,
         exception_handlers={
             Problem: handle_problem,

@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system.billing.service import BillingService
 from system.clock import Clock
+from system.dashboard.live import ChangeBroker
 from system.http.ratelimit import RateLimiter
+from system.marketplace.service import MarketplaceService
 from system.metrics import Metrics
 from system.provisioning.service import ProvisioningService
 from system.settings import Settings
@@ -25,6 +27,9 @@ class Services:
     provisioning: ProvisioningService
     billing: BillingService
     signup_limiter: RateLimiter
+    # Change notices for the dashboard's live pages, and GitHub Marketplace purchases.
+    changes: ChangeBroker
+    marketplace: MarketplaceService
     # From settings, or from registering our endpoint at Stripe when settings have none.
     stripe_webhook_secret: str | None = None
 

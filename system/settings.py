@@ -40,3 +40,15 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
 
     public_url: str | None = None
+
+    # Dashboard: signed session cookies (a random per-process secret when unset, so
+    # sessions end at restart), magic links, and the admin's own credential.
+    session_secret: str | None = None
+    session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    secure_cookies: bool = False
+    magic_link_ttl_seconds: int = Field(default=15 * 60, gt=0)
+    admin_username: str = "admin"
+    admin_password: str | None = Field(default=None, description="unset: /admin is closed")
+
+    # GitHub Marketplace: the secret GitHub signs marketplace_purchase webhooks with.
+    github_webhook_secret: str | None = None

@@ -7,6 +7,7 @@ are idempotent, keyed by Stripe object ids, so whichever comes second finds the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,12 +139,23 @@ class BillingService:
         clock: Clock,
         provisioning: ProvisioningService,
         policy: BillingPolicy,
+        on_change: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._engine = engine
         self._stripe = stripe
         self._clock = clock
         self._provisioning = provisioning
         self.policy = policy
+        self._on_change = on_change
+
+    async def _changed(self, customer_id: str, what: str) -> None:
+        """Tell the optional listener (the dashboard's live pages) that something changed."""
+        if self._on_change is None:
+            return
+        try:
+            await self._on_change(customer_id, what)
+        except Exception:  # a listener must never fail a billing operation
+            log.exception("change listener failed for %s", customer_id)
 
     async def _stripe_customer(self, customer_id: str) -> str:
         stripe_id = await self._provisioning.sync_stripe_customer(customer_id)
@@ -198,6 +210,7 @@ class BillingService:
             await self._retry_open_invoices(customer_id)
         async with self._engine.connect() as connection:
             balance = await ledger_store.balance_of(connection, customer_id)
+        await self._changed(customer_id, "payment_method")
         return {"payment_method": public_payment_method(row), "credit_balance": balance}
 
     async def _retry_open_invoices(self, customer_id: str) -> None:
@@ -240,6 +253,14 @@ class BillingService:
         self, customer_id: str, fix_id: str, repo: str, pr_number: int
     ) -> tuple[dict[str, Any], bool]:
         """Consume a credit or charge for one fix; (result, replayed). Idempotent per fix."""
+        result, replayed = await self._deploy_fix(customer_id, fix_id, repo, pr_number)
+        if not replayed:
+            await self._changed(customer_id, "fix")
+        return result, replayed
+
+    async def _deploy_fix(
+        self, customer_id: str, fix_id: str, repo: str, pr_number: int
+    ) -> tuple[dict[str, Any], bool]:
         async with self._engine.connect() as connection:
             done = await store.fix(connection, customer_id, fix_id)
         if done:
@@ -484,6 +505,7 @@ class BillingService:
                     past_due_since=None,
                 )
         await self.expire_lapsed_grants(customer["id"])
+        await self._changed(customer["id"], "subscription")
 
     async def apply_invoice(self, invoice: dict[str, Any]) -> None:
         now = self._clock.now()
@@ -523,6 +545,7 @@ class BillingService:
                 await self._grant_period_credits(
                     connection, customer["id"], sub_id, invoice["id"], now
                 )
+        await self._changed(customer["id"], "invoice")
         if sub_id and invoice["status"] == "paid":
             # Dunning follows the subscription's status alone: a paid invoice may be an old
             # one arriving late, so ask Stripe where the subscription stands now.

@@ -200,3 +200,71 @@ stripe_events = Table(
     Column("created", BigInteger, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
 )
+
+
+# -- dashboard, admin and GitHub Marketplace (migration 0003) --------------------------------
+
+email_outbox = Table(
+    "email_outbox",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("to_address", String(320), nullable=False, index=True),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+magic_links = Table(
+    "magic_links",
+    metadata,
+    # SHA-256 of the link's token: the token itself only travels in the email.
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime()),
+)
+
+admin_audit_log = Table(
+    "admin_audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("amount", Integer),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+github_deliveries = Table(
+    "github_deliveries",
+    metadata,
+    Column("id", String(100), primary_key=True),  # X-GitHub-Delivery: each is applied once
+    Column("event", String(60), nullable=False),
+    Column("action", String(60)),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+marketplace_accounts = Table(
+    "marketplace_accounts",
+    metadata,
+    Column("github_account_id", BigInteger, primary_key=True),
+    Column("login", String(100), nullable=False),
+    Column("account_type", String(20), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False, unique=True),
+    Column("marketplace_plan_id", BigInteger, nullable=False),
+    Column("marketplace_plan_name", String(200), nullable=False),
+    Column("plan", String(20), nullable=False),  # ours: trial, payg or pro
+    Column("on_free_trial", Boolean, nullable=False, server_default=false()),
+    Column("free_trial_ends_on", UtcDateTime()),
+    Column("next_billing_date", UtcDateTime()),
+    Column("pending_plan_name", String(200)),
+    Column("pending_effective_date", UtcDateTime()),
+    Column("cancelled_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
