@@ -28,7 +28,7 @@ from system.admin.routes import AdminEndpoints
 from system.billing.routes import BillingEndpoints
 from system.billing.service import BillingPolicy, BillingService
 from system.billing.webhooks import StripeWebhooks
-from system.clock import Clock, SystemClock
+from system.clock import Clock, FileClock, SystemClock
 from system.dashboard.live import ChangeBroker
 from system.dashboard.routes import DashboardEndpoints
 from system.db.engine import create_engine
@@ -61,7 +61,12 @@ def build_services(
     stripe: StripeGateway | None = None,
 ) -> Services:
     """Everything the routes need, from settings unless given."""
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = (
+            FileClock(settings.simulated_clock_file)
+            if settings.simulated_clock_file
+            else SystemClock()
+        )
     engine = engine or create_engine(settings.database_url)
     stripe = stripe or StripeGateway(
         settings.stripe_api_key,

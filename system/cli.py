@@ -1,4 +1,4 @@
-"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator (and more to come)."""
+"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator, stack, simulate."""
 
 from __future__ import annotations
 
@@ -123,6 +123,13 @@ def cmd_stack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulated customers living through months of billing, with a report."""
+    from simulator.staging.command import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="rsolv-billing", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -159,6 +166,12 @@ def parser() -> argparse.ArgumentParser:
     stack.add_argument("--database-url")
     stack.add_argument("--seed", type=int)
     stack.set_defaults(handler=cmd_stack)
+
+    from simulator.staging.command import add_arguments
+
+    simulate = sub.add_parser("simulate", help="simulated customers through months of billing")
+    add_arguments(simulate)
+    simulate.set_defaults(handler=cmd_simulate)
     return root
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
     # Test mode only: Stripe customers are created on this test clock (the simulator's).
     stripe_test_clock: str | None = None
+    # Simulations only: the system's clock is the epoch written in this file (FileClock).
+    simulated_clock_file: str | None = None
     dunning_grace_days: float = Field(default=7.0, ge=0)
 
     trial_credits: int = Field(default=5, ge=0)

@@ -1,0 +1,467 @@
+"""Run a population through months of billing against the system's public HTTP API.
+
+Each simulated week: every customer who has something to do acts (its actions from the
+behaviour model, in order, over HTTP, many customers at once within a bound); then time
+moves a week on the Stripe emulator's test clock and the system's clock, and the run
+waits until the emulator has delivered every webhook the week set off. Each action's
+answer is compared at once with what the independent billing model (`expected.py`)
+says it should be; the reconciliation at the end compares the final books.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simulator.staging.behaviour import Action, Card, CustomerView, Kind
+from simulator.staging.expected import Expected
+from simulator.staging.population import EmailKind, Person, make_population
+from simulator.staging.profile import Profile
+from simulator.staging.stack import Stack, embedded
+
+START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+@dataclass
+class RunConfig:
+    profile: Profile
+    customers: int
+    months: int
+    seed: int
+    report_dir: Path | None = None
+    database_url: str | None = None
+    system_url: str | None = None
+    stripe_api_base: str | None = None
+    via_stripe_cli: bool = False
+    workers: int = 0  # 0: the system in a thread of this process; N: N worker processes
+    concurrency: int = 48
+    decline_all_cards: bool = False  # the emulator declines every card (a fault drill)
+    duplicate_webhooks: float = 0.0  # share of webhooks delivered twice
+    reorder_webhooks: float = 0.0  # share of webhooks swapped with the next one
+
+    @property
+    def weeks(self) -> int:
+        return max(1, round(self.months * 52 / 12))
+
+
+@dataclass
+class Lived:
+    """One customer's run: who, what it knows, what it should have, what it did."""
+
+    person: Person
+    view: CustomerView = field(default_factory=CustomerView)
+    expected: Expected = field(default_factory=Expected)
+    api_key: str | None = None
+    customer_id: str | None = None
+    signup_latency: float | None = None
+    used_trial: bool = False
+    valid_card_attempts: int = 0
+    valid_card_ok: int = 0
+    fix_requests: int = 0
+    paying_since: int | None = None  # week it first had a working card on file
+    churned_week: int | None = None
+    log: list[tuple[int, str, str]] = field(default_factory=list)  # week, action, outcome
+    disagreements: list[str] = field(default_factory=list)
+
+    def disagree(self, week: int, what: str) -> None:
+        self.disagreements.append(f"week {week}: {what}")
+
+
+@dataclass
+class WeekFigures:
+    week: int
+    at: str
+    mrr_cents: int
+    credits_outstanding: int
+    pro_subscribers: int
+    paying_customers: int
+    requests: int
+    seconds: float
+    acting_seconds: float = 0.0  # of `seconds`, customers acting (the rest: time moving)
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    lived: list[Lived]
+    weeks: list[WeekFigures]
+    stack_notes: dict[str, Any]
+    end: datetime
+    wall_seconds: float = 0.0
+    requests: int = 0
+    webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
+    cli_responses: int = 0
+    remote: dict[str, Any] = field(default_factory=dict)  # the emulator's objects, by kind
+
+
+ProgressHook = Callable[[str, int, int], None]
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Simulation:
+    def __init__(self, config: RunConfig, progress: ProgressHook | None = None) -> None:
+        self.config = config
+        self.progress = progress or (lambda stage, done, total: None)
+        self.requests = 0
+
+    # -- one customer's actions ------------------------------------------------------------
+
+    async def _call(
+        self, http: httpx.AsyncClient, method: str, path: str, who: Lived | None, **kw: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {who.api_key}"} if who and who.api_key else {}
+        for attempt in range(5):
+            self.requests += 1
+            try:
+                answer = await http.request(method, path, headers=headers, **kw)
+            except httpx.TransportError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            if answer.status_code != 503 or attempt == 4:
+                return answer
+            await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def act(self, http: httpx.AsyncClient, who: Lived, action: Action, week: int) -> None:
+        t = _epoch(START + week * WEEK)
+        model, view = who.expected, who.view
+        kind = action.kind
+        if kind is Kind.SIGNUP:
+            started = time.perf_counter()
+            answer = await self._call(
+                http, "POST", "/api/v1/customers/onboard", None, json=who.person.signup_body()
+            )
+            who.signup_latency = time.perf_counter() - started
+            ok = answer.status_code == 201
+            if ok:
+                body = answer.json()
+                who.api_key = body["api_key"]
+                who.customer_id = body["customer"]["id"]
+                model.signup(t)
+                view.observe(action, True, week, credits=body["customer"]["credit_balance"])
+            else:
+                view.observe(action, False, week)
+            expected = (
+                201
+                if who.person.signup_accepted
+                else (409 if who.person.email_kind is EmailKind.DUPLICATE else 422)
+            )
+            if answer.status_code != expected:
+                who.disagree(week, f"signup answered {answer.status_code}, expected {expected}")
+            who.log.append((week, "signup", str(answer.status_code)))
+        elif kind is Kind.DEPLOY_FIXES:
+            refused = 0
+            for n in range(action.count):
+                who.fix_requests += 1
+                fix_id = f"w{week}-{n}"
+                answer = await self._call(
+                    http,
+                    "POST",
+                    "/api/v1/usage/fix-deployed",
+                    who,
+                    json={
+                        "fix_id": fix_id,
+                        "repo": f"{who.person.github_org}/app",
+                        "pr_number": week * 100 + n + 1,
+                    },
+                )
+                done, charged = model.deploy(t, 1)
+                if answer.status_code == 201:
+                    body = answer.json()
+                    view.credits = body["credit_balance"]
+                    who.used_trial = True
+                    if not done or bool(body["charged"]) != bool(charged):
+                        who.disagree(
+                            week,
+                            f"fix {fix_id}: charged={body['charged']} "
+                            f"({body['amount_cents']} cents), expected "
+                            f"{'refused' if not done else 'charged' if charged else 'credit'}",
+                        )
+                else:
+                    refused += 1
+                    if done:
+                        who.disagree(
+                            week, f"fix {fix_id}: answered {answer.status_code}, expected 201"
+                        )
+            view.refused = refused
+            who.log.append((week, f"fixes x{action.count}", f"refused {refused}"))
+        elif kind is Kind.ADD_CARD:
+            answer = await self._call(
+                http,
+                "POST",
+                "/api/v1/billing/payment-methods",
+                who,
+                json={"payment_method": action.token},
+            )
+            ok = answer.status_code == 201
+            assert action.card is not None
+            if action.card is Card.VALID:
+                who.valid_card_attempts += 1
+                who.valid_card_ok += int(ok)
+            expected_ok = model.add_card(t, action.card)
+            facts: dict[str, Any] = {}
+            if ok:
+                facts["credits"] = answer.json()["credit_balance"]
+                if action.card is Card.VALID:
+                    facts["past_due"] = False
+                    facts["refused"] = 0
+                if who.paying_since is None and action.card is not Card.DECLINES:
+                    who.paying_since = week
+            view.observe(action, ok, week, **facts)
+            if ok != expected_ok:
+                who.disagree(
+                    week,
+                    f"card {action.token}: answered {answer.status_code}, expected "
+                    f"{'201' if expected_ok else '402'}",
+                )
+            who.log.append((week, f"card {action.token}", str(answer.status_code)))
+        elif kind is Kind.SUBSCRIBE:
+            answer = await self._call(
+                http, "POST", "/api/v1/billing/subscription", who, json={"plan": "pro"}
+            )
+            ok = answer.status_code == 201
+            expected_ok = model.subscribe(t)
+            view.observe(action, ok, week)
+            if ok:
+                view.credits = answer.json()["credit_balance"]
+            if ok != expected_ok:
+                who.disagree(
+                    week,
+                    f"subscribe answered {answer.status_code}, expected "
+                    f"{'201' if expected_ok else 'a refusal'}",
+                )
+            who.log.append((week, "subscribe pro", str(answer.status_code)))
+        elif kind is Kind.CANCEL:
+            answer = await self._call(
+                http,
+                "DELETE",
+                "/api/v1/billing/subscription",
+                who,
+                params={"at_period_end": "true" if action.at_period_end else "false"},
+            )
+            ok = answer.status_code == 200
+            expected_ok = model.cancel(t, action.at_period_end)
+            view.observe(action, ok, week)
+            if ok != expected_ok:
+                who.disagree(
+                    week,
+                    f"cancel answered {answer.status_code}, expected "
+                    f"{'200' if expected_ok else '404'}",
+                )
+            if ok and who.churned_week is None:
+                who.churned_week = week
+            who.log.append(
+                (week, f"cancel at_period_end={action.at_period_end}", str(answer.status_code))
+            )
+        elif kind is Kind.CHECK_BILLING:
+            answer = await self._call(http, "GET", "/api/v1/billing/subscription", who)
+            if answer.status_code == 200:
+                body = answer.json()
+                sub = body.get("subscription") or {}
+                live = sub.get("status") in {"active", "trialing", "past_due", "unpaid"}
+                view.subscribed = live
+                view.past_due = body.get("past_due_since") is not None
+                view.credits = body["credit_balance"]
+                if not live and who.churned_week is None:
+                    who.churned_week = week  # ended by dunning
+            who.log.append((week, "check billing", str(answer.status_code)))
+        elif kind is Kind.LEAVE:
+            view.observe(action, True, week)
+            if who.paying_since is not None and who.churned_week is None:
+                who.churned_week = week
+            who.log.append((week, "leave", "-"))
+
+    async def customer_week(self, http: httpx.AsyncClient, who: Lived, week: int) -> None:
+        for action in who.person.journey.next_actions(who.view, week):
+            await self.act(http, who, action, week)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run_weeks(self, stack: Stack, lived: list[Lived]) -> list[WeekFigures]:
+        cfg = self.config
+        steps = [_epoch(START + (w + 1) * WEEK) for w in range(cfg.weeks)]
+        for who in lived:
+            who.expected.steps = steps
+        limits = httpx.Limits(
+            max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency
+        )
+        timeout = httpx.Timeout(60.0, pool=None)
+        figures: list[WeekFigures] = []
+        stripe = _stripe_client(stack)
+        async with (
+            httpx.AsyncClient(base_url=stack.system_url, limits=limits, timeout=timeout) as http,
+            httpx.AsyncClient(timeout=timeout) as control,
+        ):
+            await self._configure_emulator(control, stack)
+            originals = [w for w in lived if w.person.email_kind is not EmailKind.DUPLICATE]
+            duplicates = [w for w in lived if w.person.email_kind is EmailKind.DUPLICATE]
+            for week in range(cfg.weeks):
+                started, before = time.perf_counter(), self.requests
+                stack.set_system_time(START + week * WEEK)
+                for group in (originals, duplicates):
+                    await asyncio.gather(*(self.customer_week(http, w, week) for w in group))
+                acted = time.perf_counter()
+                target = START + (week + 1) * WEEK
+                stack.set_system_time(target)  # ours first: webhooks land at the new time
+                await asyncio.to_thread(
+                    stripe.v1.test_helpers.test_clocks.advance,
+                    stack.test_clock,
+                    params={"frozen_time": _epoch(target)},
+                )
+                if not await stack.wait_for_webhooks(control):
+                    raise RuntimeError("webhooks were not delivered within two minutes")
+                figures.append(self._week_figures(week, target, lived, started, before))
+                figures[-1].acting_seconds = acted - started
+                self.progress("weeks", week + 1, cfg.weeks)
+        return figures
+
+    async def _configure_emulator(self, control: httpx.AsyncClient, stack: Stack) -> None:
+        cfg = self.config
+        base = stack.stripe_api_base
+        # retries of failed deliveries: seconds, not hours (the test clock compresses time)
+        await control.post(f"{base}/_emulator/webhooks/config", json={"time_scale": 0.001})
+        if cfg.duplicate_webhooks or cfg.reorder_webhooks:
+            await control.post(
+                f"{base}/_emulator/webhooks/faults",
+                json={
+                    "duplicate_rate": cfg.duplicate_webhooks,
+                    "reorder_rate": cfg.reorder_webhooks,
+                    "seed": cfg.seed,
+                },
+            )
+
+    def _week_figures(
+        self, week: int, at: datetime, lived: list[Lived], started: float, before: int
+    ) -> WeekFigures:
+        t = _epoch(at)
+        mrr = pro = paying = credits = 0
+        for who in lived:
+            model = who.expected
+            if not model.signed_up:
+                continue
+            model.run_until(t)
+            credits += model.balance
+            live = model.subscription_status in ("active", "past_due")
+            if live:
+                pro += 1
+                mrr += 59_900
+            if live or (model.card is not None and who.churned_week is None):
+                paying += 1
+        return WeekFigures(
+            week + 1,
+            at.isoformat(),
+            mrr,
+            credits,
+            pro,
+            paying,
+            self.requests - before,
+            time.perf_counter() - started,
+        )
+
+
+def _stripe_client(stack: Stack) -> Any:
+    import stripe
+
+    return stripe.StripeClient(
+        stack.stripe_api_key,
+        base_addresses={"api": stack.stripe_api_base},
+        max_network_retries=2,
+    )
+
+
+@contextlib.contextmanager
+def _declining_every_card(enabled: bool) -> Iterator[None]:
+    """The in-process emulator declines every card, when attached and when charged."""
+    if not enabled:
+        yield
+        return
+    from simulator.stripe_emulator import cards
+
+    saved = cards.decline_on_attach, cards.decline_on_charge
+    cards.decline_on_attach = lambda pm: cards.GENERIC
+    cards.decline_on_charge = lambda pm: cards.GENERIC
+    try:
+        yield
+    finally:
+        cards.decline_on_attach, cards.decline_on_charge = saved
+
+
+def fetch_remote(stack: Stack) -> dict[str, list[dict[str, Any]]]:
+    """Every customer, charge, invoice and subscription of the run's account (SDK)."""
+    client = _stripe_client(stack)
+    v1 = client.v1
+    out: dict[str, list[dict[str, Any]]] = {}
+    listings: dict[str, tuple[Any, dict[str, Any]]] = {
+        "customers": (v1.customers, {}),
+        "charges": (v1.charges, {}),
+        "invoices": (v1.invoices, {}),
+        "subscriptions": (v1.subscriptions, {"status": "all"}),
+    }
+    for name, (service, params) in listings.items():
+        page = service.list(params={"limit": 100, **params})
+        out[name] = [o.to_dict() for o in page.auto_paging_iter()]
+    return out
+
+
+def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResult:
+    """Run the whole simulation; the result is what the report and reconciliation read."""
+    from simulator.staging.reconcile import reconcile
+
+    wall = time.perf_counter()
+    people = make_population(config.profile, config.customers, config.seed)
+    lived = [Lived(p) for p in people]
+    simulation = Simulation(config, progress)
+    with contextlib.ExitStack() as scope:
+        workdir = config.report_dir
+        if workdir is None:
+            workdir = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="staging-")))
+        workdir.mkdir(parents=True, exist_ok=True)
+        stack = scope.enter_context(
+            embedded(
+                workdir,
+                start=START,
+                seed=config.seed,
+                workers=config.workers,
+                via_stripe_cli=config.via_stripe_cli,
+                database_url=config.database_url,
+                stripe_api_base=config.stripe_api_base,
+                system_url=config.system_url,
+            )
+        )
+        scope.enter_context(_declining_every_card(config.decline_all_cards))
+        weeks = asyncio.run(simulation.run_weeks(stack, lived))
+        end = START + config.weeks * WEEK
+        result = RunResult(config, lived, weeks, dict(stack.notes), end)
+        result.remote = fetch_remote(stack)
+        with httpx.Client(timeout=60) as control:
+            answer = control.get(f"{stack.stripe_api_base}/_emulator/webhooks/attempts")
+            result.webhook_attempts = answer.json().get("data", [])
+        asyncio.run(reconcile(result, stack, simulation))
+        result.requests = simulation.requests
+    result.wall_seconds = time.perf_counter() - wall
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]

@@ -1,0 +1,315 @@
+"""The staging stack a simulation runs against: embedded (built here) or deployed (URLs).
+
+Embedded: a fresh SQLite file, the Stripe emulator in this process, and the system served
+by uvicorn, either in a thread of this process (its clock a ManualClock moved in step) or
+as its own `rsolv-billing serve --workers N` processes (its clock a FileClock the
+simulator writes). Webhooks reach the system directly, or through the real `stripe listen`
+(`via_stripe_cli`). Deployed: the same journeys against `system_url` and
+`stripe_api_base`; then the system's clock is whatever that deployment uses (give it
+`SIMULATED_CLOCK_FILE` on a volume shared with the simulator, as docker-compose.yml does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from system.clock import FileClock, ManualClock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", backlog=4096
+        )
+        self._server = uvicorn.Server(config)
+        setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the system did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        self._socket.close()
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+@dataclass
+class Stack:
+    """Where the simulation sends customers, and how it moves time and waits for webhooks."""
+
+    system_url: str
+    stripe_api_base: str
+    stripe_api_key: str
+    test_clock: str
+    emulator: Any = None  # the in-process EmulatorServer (embedded), else None
+    clock_file: str | None = None
+    manual_clock: ManualClock | None = None
+    cli_sessions: Any = None  # the emulator's `stripe listen` sessions (via_stripe_cli)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def set_system_time(self, moment: datetime) -> None:
+        if self.manual_clock is not None:
+            self.manual_clock.set(moment)
+        if self.clock_file:
+            FileClock.write(self.clock_file, moment)
+
+    async def wait_for_webhooks(self, http: httpx.AsyncClient, limit: float = 120.0) -> bool:
+        """Until the emulator has delivered every webhook (and the CLI forwarded them)."""
+        deadline = time.monotonic() + limit
+        base = self.stripe_api_base
+        while time.monotonic() < deadline:
+            answer = await http.get(f"{base}/_emulator/webhooks/idle", params={"timeout": 10})
+            idle = answer.status_code == 200 and answer.json().get("idle")
+            if idle and self.cli_sessions is not None:
+                sessions = (await http.get(f"{base}/_emulator/stripecli/sessions")).json()
+                rows = sessions.get("data", sessions) if isinstance(sessions, dict) else sessions
+                idle = all(not s.get("pending") for s in rows)
+            if idle:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+
+def _stripe(base: str, key: str) -> Any:
+    import stripe
+
+    return stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=2)
+
+
+@contextlib.contextmanager
+def embedded(
+    workdir: Path,
+    *,
+    start: datetime,
+    seed: int,
+    workers: int = 0,
+    via_stripe_cli: bool = False,
+    database_url: str | None = None,
+    stripe_api_base: str | None = None,
+    system_url: str | None = None,
+) -> Iterator[Stack]:
+    """The stack, built here for what the URLs do not point at (or used as given)."""
+    from simulator.stripe_emulator.server import EmulatorServer
+
+    key = f"sk_test_staging_{seed}_{os.getpid()}"
+    with contextlib.ExitStack() as stack:
+        emulator = None
+        if stripe_api_base is None:
+            emulator = stack.enter_context(EmulatorServer(seed=seed))
+            stripe_api_base = emulator.base_url
+        client = _stripe(stripe_api_base, key)
+        test_clock = client.v1.test_helpers.test_clocks.create(
+            params={"frozen_time": int(start.timestamp()), "name": f"staging {seed}"}
+        ).id
+        if system_url is not None:
+            result = Stack(system_url, stripe_api_base, key, test_clock, emulator)
+            result.notes["system"] = "deployed"
+            yield result
+            return
+        db_url = database_url or f"sqlite:///{workdir / 'staging.db'}"
+        from system.db.migrate import upgrade
+
+        upgrade(db_url)
+        if workers:
+            yield stack.enter_context(
+                _processes(
+                    workdir,
+                    db_url,
+                    stripe_api_base,
+                    key,
+                    test_clock,
+                    start,
+                    workers,
+                    emulator,
+                    via_stripe_cli,
+                )
+            )
+            return
+        yield stack.enter_context(
+            _threads(db_url, stripe_api_base, key, test_clock, start, emulator, via_stripe_cli)
+        )
+
+
+def _settings(db_url: str, base: str, key: str, test_clock: str, **extra: Any) -> Any:
+    from system.settings import Settings
+
+    return Settings(
+        database_url=db_url,
+        stripe_api_base=base,
+        stripe_api_key=key,
+        stripe_test_clock=test_clock,
+        stripe_max_network_retries=2,
+        stripe_timeout_seconds=30.0,
+        signup_rate_limit=0,
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def _threads(
+    db_url: str, base: str, key: str, test_clock: str, start: datetime, emulator: Any, cli: bool
+) -> Iterator[Stack]:
+    from system.app import build_services, create_app, register_webhook_endpoint
+
+    clock = ManualClock(start)
+    services = build_services(_settings(db_url, base, key, test_clock), clock=clock)
+    app = create_app(services=services, background_tasks=False)
+    with ServerThread(app) as server:
+        result = Stack(server.url, base, key, test_clock, emulator, manual_clock=clock)
+        result.notes["system"] = "uvicorn in a thread"
+        if cli:
+            with _stripe_listen(base, key, server.url, emulator) as secret:
+                services.stripe_webhook_secret = secret
+                result.cli_sessions = True
+                yield result
+            return
+        asyncio.run(register_webhook_endpoint(services, server.url))
+        yield result
+
+
+@contextlib.contextmanager
+def _processes(
+    workdir: Path,
+    db_url: str,
+    base: str,
+    key: str,
+    test_clock: str,
+    start: datetime,
+    workers: int,
+    emulator: Any,
+    cli: bool,
+) -> Iterator[Stack]:
+    """`rsolv-billing serve --workers N` as its own processes, its clock in a file."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    clock_file = str(workdir / "clock")
+    FileClock.write(clock_file, start)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "STRIPE_API_BASE": base,
+        "STRIPE_API_KEY": key,
+        "STRIPE_TEST_CLOCK": test_clock,
+        "STRIPE_MAX_NETWORK_RETRIES": "2",
+        "STRIPE_TIMEOUT_SECONDS": "30",
+        "SIGNUP_RATE_LIMIT": "0",
+        "SIMULATED_CLOCK_FILE": clock_file,
+        "PUBLIC_URL": url,
+    }
+    with contextlib.ExitStack() as stack:
+        if cli:
+            env["STRIPE_WEBHOOK_SECRET"] = stack.enter_context(
+                _stripe_listen(base, key, url, emulator)
+            )
+        log = (workdir / "system.log").open("ab")
+        stack.callback(log.close)
+        command = [sys.executable, "-m", "system.cli", "serve", "--port", str(port)]
+        command += ["--workers", str(workers), "--log-level", "warning", "--no-migrate"]
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop() -> None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+        stack.callback(stop)
+        wait_until_up(f"{url}/health")
+        result = Stack(url, base, key, test_clock, emulator, clock_file=clock_file)
+        result.cli_sessions = True if cli else None
+        result.notes["system"] = f"rsolv-billing serve --workers {workers}"
+        yield result
+
+
+@contextlib.contextmanager
+def _stripe_listen(base: str, key: str, system_url: str, emulator: Any) -> Iterator[str]:
+    """The real `stripe listen` forwarding to the system; yields its signing secret."""
+    from simulator.stripe_cli import StripeCLI
+    from system.billing.webhooks import HANDLED_EVENTS
+
+    with StripeCLI(base, key) as cli:
+        secret = cli.print_secret()
+        proc = cli.popen(
+            "listen",
+            "--events",
+            ",".join(HANDLED_EVENTS),
+            "--forward-to",
+            f"{system_url}/webhooks/stripe",
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                rows = httpx.get(f"{base}/_emulator/stripecli/sessions", timeout=5).json()
+                rows = rows.get("data", rows) if isinstance(rows, dict) else rows
+                if any(s.get("connected") for s in rows):
+                    break
+                if proc.poll() is not None:
+                    raise RuntimeError(f"stripe listen exited: {cli.output()}")
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"stripe listen did not connect: {cli.output()}")
+            yield secret
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
