@@ -155,3 +155,6 @@ def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
                 yield LiveSystem(http, services, clock, client, test_clock.id, server.url)
             finally:
                 emulator.state.faults.clear()
+                # No deliveries to a server that is about to stop.
+                for endpoint in client.v1.webhook_endpoints.list().data:
+                    client.v1.webhook_endpoints.delete(endpoint.id)

@@ -44,33 +44,59 @@ def test_sync_stripe_reports_and_fails_while_stripe_is_down(
 
 
 def test_serve_and_emulator_run_as_processes(tmp_path: Path) -> None:
+    """serve migrates, registers its webhook endpoint at Stripe, and provisions."""
+    import stripe
+
     emulator_port, system_port = free_port(), free_port()
+    emulator_url = f"http://127.0.0.1:{emulator_port}"
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-        "STRIPE_API_BASE": f"http://127.0.0.1:{emulator_port}",
+        "STRIPE_API_BASE": emulator_url,
+        "STRIPE_API_KEY": "sk_test_cli_serve_test",
     }
+    env.pop("STRIPE_WEBHOOK_SECRET", None)
     cli = [sys.executable, "-m", "system.cli"]
     emulator = subprocess.Popen([*cli, "emulator", "--port", str(emulator_port)], env=env)
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(system_port), "--log-level", "warning"], env=env
-    )
     try:
-        wait_until_up(f"http://127.0.0.1:{system_port}/health")
-        created = httpx.post(
-            f"http://127.0.0.1:{system_port}/api/v1/customers/onboard",
-            json={"email": "served@example.com", "name": "Served"},
+        wait_until_up(f"{emulator_url}/_emulator/health")
+        server = subprocess.Popen(
+            [*cli, "serve", "--port", str(system_port), "--log-level", "warning"], env=env
         )
-        assert created.status_code == 201, created.text
-        me = httpx.get(
-            f"http://127.0.0.1:{system_port}/api/v1/me",
-            headers={"Authorization": f"Bearer {created.json()['api_key']}"},
-        )
-        assert me.json()["email"] == "served@example.com"
+        try:
+            wait_until_up(f"http://127.0.0.1:{system_port}/health")
+            created = httpx.post(
+                f"http://127.0.0.1:{system_port}/api/v1/customers/onboard",
+                json={"email": "served@example.com", "name": "Served"},
+            )
+            assert created.status_code == 201, created.text
+            me = httpx.get(
+                f"http://127.0.0.1:{system_port}/api/v1/me",
+                headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+            )
+            assert me.json()["email"] == "served@example.com"
+        finally:
+            server.terminate()
+            server.wait(10)
+        client = stripe.StripeClient("sk_test_cli_serve_test", base_addresses={"api": emulator_url})
+        endpoints = client.v1.webhook_endpoints.list().data
+        assert [e.url for e in endpoints] == [f"http://127.0.0.1:{system_port}/webhooks/stripe"]
     finally:
-        for process in (server, emulator):
-            process.terminate()
-            process.wait(10)
+        emulator.terminate()
+        emulator.wait(10)
+
+
+def test_serve_goes_on_without_webhooks_when_stripe_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from system.cli import _register_webhook_endpoint
+    from system.settings import Settings
+
+    settings = Settings(
+        stripe_api_base=f"http://127.0.0.1:{free_port()}", stripe_max_network_retries=0
+    )
+    assert _register_webhook_endpoint(settings, "http://127.0.0.1:9") is None
+    assert "webhook endpoint not registered" in caplog.text
 
 
 def test_stack_serves_the_emulator_and_the_system_together(tmp_path: Path) -> None:

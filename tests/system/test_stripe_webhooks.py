@@ -115,7 +115,14 @@ def test_a_card_detached_at_stripe_leaves_the_local_list(live_system: LiveSystem
 
 def test_a_completed_checkout_applies_its_subscription(live_system: LiveSystem) -> None:
     auth = _customer(live_system, "checkout@example.com")
-    me = live_system.http.get("/api/v1/me", headers=auth).json()
+
+    def stripe_customer() -> str:
+        # Made just after the signup's answer, so not always there at once.
+        return str(
+            live_system.http.get("/api/v1/me", headers=auth).json()["stripe_customer_id"] or ""
+        )
+
+    stripe_id = eventually(stripe_customer)
     price = live_system.stripe.v1.prices.create(
         params={
             "unit_amount": 59_900,
@@ -128,7 +135,7 @@ def test_a_completed_checkout_applies_its_subscription(live_system: LiveSystem) 
     session = live_system.stripe.v1.checkout.sessions.create(
         params={
             "mode": "subscription",
-            "customer": me["stripe_customer_id"],
+            "customer": stripe_id,
             "line_items": [{"price": price.id, "quantity": 1}],
             "success_url": "http://127.0.0.1/done",
         }
