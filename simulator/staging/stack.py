@@ -145,19 +145,35 @@ def embedded(
 ) -> Iterator[Stack]:
     """The stack, built here for what the URLs do not point at (or used as given)."""
     from simulator.stripe_emulator.server import EmulatorServer
+    from system.settings import Settings
 
     key = f"sk_test_staging_{seed}_{os.getpid()}"
+    if system_url is not None:
+        # A deployed system: its Stripe account, test clock and clock file (the settings
+        # it was started with, e.g. docker-compose.yml's environment) are ours too.
+        deployed = Settings()
+        key = deployed.stripe_api_key
     with contextlib.ExitStack() as stack:
         emulator = None
         if stripe_api_base is None:
             emulator = stack.enter_context(EmulatorServer(seed=seed))
             stripe_api_base = emulator.base_url
         client = _stripe(stripe_api_base, key)
-        test_clock = client.v1.test_helpers.test_clocks.create(
-            params={"frozen_time": int(start.timestamp()), "name": f"staging {seed}"}
-        ).id
+        if system_url is not None and deployed.stripe_test_clock:
+            test_clock = deployed.stripe_test_clock
+        else:
+            test_clock = client.v1.test_helpers.test_clocks.create(
+                params={"frozen_time": int(start.timestamp()), "name": f"staging {seed}"}
+            ).id
         if system_url is not None:
-            result = Stack(system_url, stripe_api_base, key, test_clock, emulator)
+            result = Stack(
+                system_url,
+                stripe_api_base,
+                key,
+                test_clock,
+                emulator,
+                clock_file=deployed.simulated_clock_file,
+            )
             result.notes["system"] = "deployed"
             yield result
             return
