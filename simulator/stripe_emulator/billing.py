@@ -82,10 +82,9 @@ def _estimate(anchor: int, interval: str, count: int, t: int) -> int:
 def next_boundary(anchor: int, interval: str, count: int, after: int) -> int:
     """The first period boundary strictly after ``after``."""
     n = _estimate(anchor, interval, count, after)
+    # ``_estimate`` never overshoots (it floors whole periods), so only step forward.
     while period_boundary(anchor, interval, count, n) <= after:
         n += 1
-    while period_boundary(anchor, interval, count, n - 1) > after:
-        n -= 1
     return period_boundary(anchor, interval, count, n)
 
 
@@ -168,12 +167,11 @@ _STATE_SETTINGS: weakref.WeakKeyDictionary[Any, BillingSettings] = weakref.WeakK
 _ACCOUNT_SETTINGS: weakref.WeakKeyDictionary[Any, BillingSettings] = weakref.WeakKeyDictionary()
 
 
-def settings(state: EmulatorState, account: Account | None = None) -> BillingSettings:
+def settings(state: EmulatorState, account: Account) -> BillingSettings:
     """Effective settings: the account's override if any, else the state's."""
-    if account is not None:
-        s = _ACCOUNT_SETTINGS.get(account)
-        if s is not None:
-            return s
+    s = _ACCOUNT_SETTINGS.get(account)
+    if s is not None:
+        return s
     s = _STATE_SETTINGS.get(state)
     if s is None:
         s = _STATE_SETTINGS[state] = BillingSettings()
@@ -192,33 +190,25 @@ def set_account_settings(account: Account, value: BillingSettings | None) -> Non
 # Time: "now" for a customer, engine time overrides
 # ---------------------------------------------------------------------------
 
-_NOW: ContextVar[int | None] = ContextVar("billing_now", default=None)
 _AUTO: ContextVar[bool] = ContextVar("billing_auto", default=False)
 
 
 def clock_of(ctx: Ctx, customer_id: str | None) -> str | None:
-    if not customer_id:
-        return None
-    cus = ctx.coll("customer").get(customer_id)
+    cus = ctx.coll("customer").get(customer_id or "")
     return cus.get("test_clock") if cus else None
 
 
 def now_for(ctx: Ctx, customer_id: str | None) -> int:
     """Current time for a customer's objects (its test clock's frozen time, if any)."""
-    override = _NOW.get()
-    if override is not None:
-        return override
     return ctx.state.now_for(customer_id, ctx.account)
 
 
 @contextmanager
 def _engine_time(t: int) -> Iterator[None]:
-    tok_now = _NOW.set(t)
     tok_auto = _AUTO.set(True)
     try:
         yield
     finally:
-        _NOW.reset(tok_now)
         _AUTO.reset(tok_auto)
 
 
@@ -245,7 +235,7 @@ def change(
     collection: str,
     obj: dict[str, Any],
     changes: dict[str, Any],
-    event_type: str | None,
+    event_type: str,
 ) -> dict[str, Any]:
     """Apply ``changes`` in place, reindex, and emit ``event_type`` with previous_attributes."""
     old = dict(obj)
@@ -254,8 +244,7 @@ def change(
         return obj
     obj.update(changes)
     ctx.coll(collection).reindex(obj["id"], old)
-    if event_type:
-        emit(ctx, event_type, obj, prev)
+    emit(ctx, event_type, obj, prev)
     return obj
 
 
@@ -314,11 +303,6 @@ def clear_timer(ctx: Ctx, kind: str, target: str) -> None:
     ctx.coll(TIMERS).delete(f"{kind}:{target}")
 
 
-def timer_at(ctx: Ctx, kind: str, target: str) -> int | None:
-    t = ctx.coll(TIMERS).get(f"{kind}:{target}")
-    return None if t is None else int(t["at"])
-
-
 def run_due(ctx: Ctx, clock: str, until: int, on_step: Callable[[int], None] | None = None) -> int:
     """Run every timer of ``clock`` due at or before ``until``, oldest first. Returns the count."""
     heap = _heap(ctx.account, clock)
@@ -343,8 +327,3 @@ def catch_up(ctx: Ctx) -> None:
     heap = _heap(ctx.account, "")
     if heap and heap[0][0] <= ctx.state.clock.now():
         run_due(ctx, "", ctx.state.clock.now())
-
-
-def auto() -> bool:
-    """True while the engine (not a request) is acting."""
-    return _AUTO.get()

@@ -54,12 +54,10 @@ class Persistence:
         upserts: list[tuple[str, str, str, int, str]] = []
         deletes: list[tuple[str, str, str]] = []
         for kind, obj_id in dirty:
-            if kind == TOMBSTONES:
-                stub = account.tombstones.get(obj_id)
-                if stub is None:
-                    deletes.append((account.key, kind, obj_id))
-                else:
-                    upserts.append((account.key, kind, obj_id, 0, json.dumps(stub)))
+            if kind == TOMBSTONES:  # tombstones are never removed
+                upserts.append(
+                    (account.key, kind, obj_id, 0, json.dumps(account.tombstones[obj_id]))
+                )
             elif kind == IDEMPOTENCY:
                 rec = account.idempotency.get(obj_id)
                 if rec is None:
@@ -91,6 +89,7 @@ class Persistence:
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
+                account.dirty |= dirty  # written by the next flush, not lost
                 raise
 
     def load(self, make_account: Callable[[str, str], Account]) -> dict[str, Account]:
@@ -100,9 +99,7 @@ class Persistence:
                 accounts[key] = make_account(key, acct_id)
             rows = self.db.execute("SELECT account, kind, id, seq, data FROM objects ORDER BY seq")
             for key, kind, obj_id, seq, data in rows:
-                account = accounts.get(key)
-                if account is None:
-                    continue
+                account = accounts[key]  # rows are only written for saved accounts
                 value = json.loads(data)
                 if kind == TOMBSTONES:
                     account.tombstones[obj_id] = value

@@ -107,3 +107,10 @@ def test_round_half_up_is_nearest(value: Fraction) -> None:
     assert abs(r - value) <= Fraction(1, 2)
     if abs(r - value) == Fraction(1, 2):
         assert abs(r) > abs(value)
+
+
+def test_an_empty_period_prorates_to_nothing() -> None:
+    from simulator.stripe_emulator.billing import prorate
+
+    assert prorate(1000, 5_000, 5_000, 5_000) == 0
+    assert prorate(1000, 6_000, 5_000, 5_500) == 0

