@@ -16,3 +16,10 @@ if [ -f package-lock.json ] && command -v npm >/dev/null 2>&1; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi
+
+# Browser tests: Playwright's Python package (installed above with the dev extras) drives
+# Debian's Chromium; no browser is downloaded.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
