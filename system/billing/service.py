@@ -125,6 +125,21 @@ def _plan_of(sub: dict[str, Any]) -> str:
     return next((p.key for p in PLANS.values() if p.stripe_lookup_key == lookup), "pro")
 
 
+def _card_row(pm: dict[str, Any], customer_id: str, now: datetime) -> dict[str, Any]:
+    """Our row for a Stripe card payment method."""
+    card = pm.get("card") or {}
+    return {
+        "id": pm["id"],
+        "customer_id": customer_id,
+        "brand": card.get("brand"),
+        "last4": card.get("last4"),
+        "exp_month": card.get("exp_month"),
+        "exp_year": card.get("exp_year"),
+        "created_at": now,
+        "detached_at": None,
+    }
+
+
 def _id_of(value: Any) -> str | None:
     if isinstance(value, dict):
         return str(value["id"])
@@ -179,23 +194,9 @@ class BillingService:
         stripe_customer = await self._stripe_customer(customer_id)
         attached = await self._stripe.attach_default_payment_method(stripe_customer, token)
         now = self._clock.now()
-        card = attached.get("card") or {}
         async with self._engine.begin() as connection:
             await store.lock_customer(connection, customer_id)
-            await store.upsert(
-                connection,
-                payment_methods,
-                {
-                    "id": attached["id"],
-                    "customer_id": customer_id,
-                    "brand": card.get("brand"),
-                    "last4": card.get("last4"),
-                    "exp_month": card.get("exp_month"),
-                    "exp_year": card.get("exp_year"),
-                    "created_at": now,
-                    "detached_at": None,
-                },
-            )
+            await store.upsert(connection, payment_methods, _card_row(attached, customer_id, now))
             await store.make_default(connection, customer_id, attached["id"])
             if self.policy.card_bonus_credits:
                 bonus = Entry(self.policy.card_bonus_credits, "card_bonus", "card_bonus:first")
@@ -658,21 +659,7 @@ class BillingService:
                     connection, payment_methods, pm["id"], detached_at=now, is_default=False
                 )
             elif stripe_customer and row is None:
-                card = pm.get("card") or {}
-                await store.upsert(
-                    connection,
-                    payment_methods,
-                    {
-                        "id": pm["id"],
-                        "customer_id": customer_id,
-                        "brand": card.get("brand"),
-                        "last4": card.get("last4"),
-                        "exp_month": card.get("exp_month"),
-                        "exp_year": card.get("exp_year"),
-                        "created_at": now,
-                        "detached_at": None,
-                    },
-                )
+                await store.upsert(connection, payment_methods, _card_row(pm, customer_id, now))
 
     async def credits(self, customer_id: str, *, limit: int, before: int | None) -> dict[str, Any]:
         await self.expire_lapsed_grants(customer_id)
