@@ -8,8 +8,10 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+# pip's warnings about configured package locations that this machine lacks are noise.
+quiet_pip() { "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+quiet_pip .venv/bin/python -m pip install --quiet --upgrade pip
+quiet_pip .venv/bin/python -m pip install --quiet -e '.[dev]'
 
 if [ -f package-lock.json ] && command -v npm >/dev/null 2>&1; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
