@@ -45,9 +45,9 @@ class Profile:
     recover_rate: float = 0.6  # a past-due (or refused) customer adds a working card
     # Weekly decisions of paying customers.
     upgrade_weekly_rate: float = 0.01  # PAYG -> Pro
-    cancel_weekly_rate: float = 0.008  # Pro cancels
+    cancel_weekly_rate: float = 0.005  # Pro cancels
     cancel_at_period_end_share: float = 0.8
-    payg_leave_weekly_rate: float = 0.008  # a PAYG customer stops using RSOLV
+    payg_leave_weekly_rate: float = 0.005  # a PAYG customer stops using RSOLV
     trial_fixes: Distribution = ((0, 35.0), (1, 35.0), (2, 20.0), (3, 10.0))
     payg_fixes: Distribution = ((0, 55.0), (1, 30.0), (2, 12.0), (3, 3.0))
     pro_fixes: Distribution = ((2, 20.0), (4, 40.0), (6, 30.0), (10, 10.0))
