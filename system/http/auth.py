@@ -49,5 +49,13 @@ async def authenticate(request: Request, services: Services) -> Principal:
             raise _unauthorized("The API key is not valid.")
         if key["revoked_at"] is not None:
             raise _unauthorized("The API key has been revoked.")
+        customer = await store.get_customer(connection, key["customer_id"])
+        if customer is None or customer["status"] == "suspended":
+            raise Problem(
+                403,
+                "Account Suspended",
+                "This account has been suspended; contact support to restore it.",
+                slug="account-suspended",
+            )
         await store.touch_key(connection, key, services.clock.now())
     return Principal(customer_id=key["customer_id"], key_id=key["id"])

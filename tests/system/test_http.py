@@ -108,3 +108,32 @@ def test_unexpected_errors_are_problems_without_details(system: SystemUnderTest)
     body = _problem(response, 500)
     assert "secret" not in response.text
     assert body["detail"] == "An unexpected error occurred."
+
+
+def test_a_suspended_customer_keys_are_refused(system: SystemUnderTest) -> None:
+    from sqlalchemy import update
+
+    from system.db.tables import customers
+
+    created = system.client.post(
+        "/api/v1/customers/onboard", json={"email": "sus@example.com", "name": "S"}
+    ).json()
+    headers = {"X-Api-Key": created["api_key"]}
+    assert system.client.get("/api/v1/me", headers=headers).status_code == 200
+
+    async def suspend() -> None:
+        async with system.services.engine.begin() as connection:
+            await connection.execute(
+                update(customers)
+                .where(customers.c.id == created["customer"]["id"])
+                .values(status="suspended")
+            )
+
+    system.call(suspend)
+    body = _problem(system.client.get("/api/v1/me", headers=headers), 403)
+    assert body["type"] == "/problems/account-suspended"
+    fix = {"fix_id": "f", "repo": "a/b", "pr_number": 1}
+    assert (
+        system.client.post("/api/v1/usage/fix-deployed", json=fix, headers=headers).status_code
+        == 403
+    )
