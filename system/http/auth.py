@@ -49,8 +49,7 @@ async def authenticate(request: Request, services: Services) -> Principal:
             raise _unauthorized("The API key is not valid.")
         if key["revoked_at"] is not None:
             raise _unauthorized("The API key has been revoked.")
-        customer = await store.get_customer(connection, key["customer_id"])
-        if customer is None or customer["status"] == "suspended":
+        if key["customer_status"] == "suspended":
             raise Problem(
                 403,
                 "Account Suspended",

@@ -44,11 +44,13 @@ async def insert_api_key(connection: AsyncConnection, row: dict[str, Any]) -> No
 
 
 async def find_key(connection: AsyncConnection, prefix: str) -> dict[str, Any] | None:
-    row = (
-        (await connection.execute(select(api_keys).where(api_keys.c.prefix == prefix)))
-        .mappings()
-        .first()
+    """The key with this prefix, and its customer's status as `customer_status`."""
+    query = (
+        select(api_keys, customers.c.status.label("customer_status"))
+        .join(customers, customers.c.id == api_keys.c.customer_id)
+        .where(api_keys.c.prefix == prefix)
     )
+    row = (await connection.execute(query)).mappings().first()
     return dict(row) if row else None
 
 
