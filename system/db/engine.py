@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -31,8 +34,7 @@ def _prepare_sqlite_file(url: URL) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from the driver so every transaction can begin IMMEDIATE:
-    # writers then queue on the busy timeout instead of failing on a lock upgrade.
+    # Take transaction control from the driver, so that `_begin` decides how each begins.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -42,18 +44,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+WRITE_OPTION = "rsolv_write"
+
+
+def _begin(connection: Any) -> None:
+    """Writers begin IMMEDIATE (they take the write lock up front, so they never fail on a
+    lock upgrade); readers begin DEFERRED and, under WAL, never wait for anyone."""
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class SQLiteEngine(AsyncEngine):
+    """SQLite allows one writer at a time. Writers of this process queue on an asyncio lock,
+    in order, instead of spinning in SQLite's busy handler (which is unfair: under load some
+    waited out the busy timeout); other processes still meet the busy timeout.
+
+    `begin()` is a write transaction; `connect()` gives reads (a read connection that then
+    writes still works, taking the write lock when it first writes)."""
+
+    def __init__(self, sync_engine: Any) -> None:
+        super().__init__(sync_engine)
+        self._writer = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer, self.connect() as connection:
+            await connection.execution_options(**{WRITE_OPTION: True})
+            async with connection.begin():
+                yield connection
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL and a busy timeout so concurrent writers queue."""
+    """Create the engine; SQLite gets WAL, one writer at a time, and a busy timeout."""
     url = async_url(database_url)
     if is_sqlite(url):
         _prepare_sqlite_file(url)
-        engine = create_async_engine(url, **kwargs)
+        engine = SQLiteEngine(create_async_engine(url, **kwargs).sync_engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        event.listen(engine.sync_engine, "begin", _begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
