@@ -125,7 +125,6 @@ def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
     import httpx
     import stripe
 
-
     start = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     key = f"{TEST_STRIPE_KEY}_{uuid.uuid4().hex[:8]}"
     client = stripe.StripeClient(
@@ -147,9 +146,15 @@ def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
     app = create_app(services=services, background_tasks=False)
     with ServerThread(app) as server:
         gateway = StripeGateway(key, emulator.base_url, max_network_retries=0)
-        services.stripe_webhook_secret = asyncio.run(
-            gateway.register_webhook_endpoint(f"{server.url}/webhooks/stripe", HANDLED_EVENTS)
-        )
+
+        async def register() -> str:
+            try:
+                url = f"{server.url}/webhooks/stripe"
+                return await gateway.register_webhook_endpoint(url, HANDLED_EVENTS)
+            finally:
+                await gateway.close()
+
+        services.stripe_webhook_secret = asyncio.run(register())
         with httpx.Client(base_url=server.url, timeout=30) as http:
             try:
                 yield LiveSystem(http, services, clock, client, test_clock.id, server.url)

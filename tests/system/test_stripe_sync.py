@@ -88,6 +88,7 @@ def test_a_slow_stripe_that_created_the_customer_is_not_asked_twice(
     time.sleep(0.8)  # the emulator finishes the request the client gave up on
     system.emulator.state.faults.clear()  # type: ignore[attr-defined]
     stripe_id = system.call(impatient.create_customer, request)
+    system.call(impatient.close)
     client = stripe.StripeClient(system.stripe_key, base_addresses={"api": base})
     listed = client.v1.customers.list(params={"email": "slow@example.com"})
     assert [c.id for c in listed.data] == [stripe_id]
