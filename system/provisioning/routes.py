@@ -112,10 +112,11 @@ class ProvisioningEndpoints:
 
     def _schedule_stripe(self, response: Response, result: OnboardResult) -> None:
         if not result.replayed:
-            response.background = BackgroundTask(self._sync_stripe, result.customer_id)
+            fresh = {**result.body["customer"], "stripe_customer_id": None}
+            response.background = BackgroundTask(self._sync_stripe, result.customer_id, fresh)
 
-    async def _sync_stripe(self, customer_id: str) -> None:
-        synced = await self.services.provisioning.sync_stripe_customer(customer_id)
+    async def _sync_stripe(self, customer_id: str, fresh: dict[str, Any]) -> None:
+        synced = await self.services.provisioning.sync_stripe_customer(customer_id, fresh)
         self.services.metrics.stripe_syncs.labels("synced" if synced else "deferred").inc()
 
     async def onboard(self, request: Request) -> Response:

@@ -184,11 +184,16 @@ class ProvisioningService:
                 )
         return OnboardResult(body, customer_id)
 
-    async def sync_stripe_customer(self, customer_id: str) -> str | None:
+    async def sync_stripe_customer(
+        self, customer_id: str, fresh: dict[str, Any] | None = None
+    ) -> str | None:
         """Create the customer's Stripe customer if it has none; its id, or None if Stripe
-        failed (the attempt is recorded and retried later with backoff)."""
-        async with self._engine.connect() as connection:
-            customer = await store.get_customer(connection, customer_id)
+        failed (the attempt is recorded and retried later with backoff). `fresh`: the
+        customer as signup just wrote it, which saves reading it back."""
+        customer = fresh
+        if customer is None:
+            async with self._engine.connect() as connection:
+                customer = await store.get_customer(connection, customer_id)
         if customer is None:
             return None
         if customer["stripe_customer_id"]:
