@@ -25,3 +25,11 @@ else
 fi
 echo "== coverage"
 coverage report
+if [[ "$postgres_url" == postgresql* ]]; then
+  # The load gate: 30 s of the Locust scenarios against the embedded stack (emulator and
+  # `serve --workers 2`) on a fresh PostgreSQL database. It prints its figures and fails CI
+  # when provisioning p99 is not under 5 s, or on any 5xx or failed check.
+  echo "== load: 30 s headless Locust run on PostgreSQL (gate)"
+  DATABASE_URL="$postgres_url" rsolv-billing load --duration 30 --users 20 \
+    --report reports/load-ci
+fi
