@@ -266,13 +266,13 @@ class BillingService:
             done = await store.fix(connection, customer_id, fix_id)
         if done:
             return self._fix_result(done), True
-        await self.expire_lapsed_grants(customer_id)
         now = self._clock.now()
         try:
             async with self._engine.begin() as connection:
-                customer = await store.lock_customer(connection, customer_id)
-                assert customer is not None
-                card = await store.default_payment_method(connection, customer_id)
+                customer = await self._locked_with_expiry(connection, customer_id, now)
+                card = None
+                if customer["credit_balance"] <= 0:
+                    card = await store.default_payment_method(connection, customer_id)
                 decision = price_of_next_fix(
                     balance=customer["credit_balance"],
                     plan=PLANS[customer["plan"]],
@@ -504,6 +504,8 @@ class BillingService:
                     customer["id"],
                     plan="payg" if card else "trial",
                     past_due_since=None,
+                    # The period's credits stay usable until the period would have ended.
+                    grants_expire_at=_stamp(end) or now,
                 )
         await self.expire_lapsed_grants(customer["id"])
         await self._changed(customer["id"], "subscription")
@@ -583,20 +585,34 @@ class BillingService:
         expiry = Entry(-unused, "grant_expired", f"expire:{reference}")
         await ledger_store.post_once(connection, customer_id, expiry, now)
 
+    async def _locked_with_expiry(
+        self, connection: AsyncConnection, customer_id: str, now: datetime
+    ) -> dict[str, Any]:
+        """The customer, locked, after expiring the grants of an ended subscription whose
+        period is over (its `grants_expire_at` has passed): no query when nothing is due."""
+        customer = await store.lock_customer(connection, customer_id)
+        assert customer is not None
+        due = customer["grants_expire_at"]
+        if due is None or due > now:
+            return customer
+        for sub_id in await self._ended_subscriptions(connection, customer_id, now):
+            for invoice in await store.paid_subscription_invoices(connection, sub_id):
+                await self._expire_grant(connection, customer_id, f"grant:{invoice['id']}", now)
+        await store.set_customer(connection, customer_id, grants_expire_at=None)
+        customer = await store.lock_customer(connection, customer_id)
+        assert customer is not None
+        return customer
+
     async def expire_lapsed_grants(self, customer_id: str) -> None:
         """A cancelled subscription's credits last until its period ends, then expire."""
         now = self._clock.now()
         async with self._engine.connect() as connection:
-            sub = await store.current_subscription(connection, customer_id)
-            ended = await self._ended_subscriptions(connection, customer_id, now)
-        if sub is not None and sub["status"] in LIVE_STATUSES and not ended:
-            return
-        if not ended:
+            customer = await store.lock_customer(connection, customer_id)
+        due = customer["grants_expire_at"] if customer else None
+        if due is None or due > now:
             return
         async with self._engine.begin() as connection:
-            for sub_id in ended:
-                for invoice in await store.paid_subscription_invoices(connection, sub_id):
-                    await self._expire_grant(connection, customer_id, f"grant:{invoice['id']}", now)
+            await self._locked_with_expiry(connection, customer_id, now)
 
     async def _ended_subscriptions(
         self, connection: AsyncConnection, customer_id: str, now: datetime

@@ -51,6 +51,8 @@ customers = Table(
     Column("past_due_since", UtcDateTime()),
     # Credits owed back after a refund of a credit that was already spent.
     Column("credit_debt", Integer, nullable=False, server_default="0"),
+    # When an ended subscription's period grant stops being usable (None: nothing due).
+    Column("grants_expire_at", UtcDateTime()),
 )
 
 api_keys = Table(

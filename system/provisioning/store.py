@@ -54,12 +54,15 @@ async def find_key(connection: AsyncConnection, prefix: str) -> dict[str, Any] |
     return dict(row) if row else None
 
 
-async def touch_key(connection: AsyncConnection, key: dict[str, Any], now: datetime) -> None:
+def key_use_is_stale(key: dict[str, Any], now: datetime) -> bool:
     last = key["last_used_at"]
-    if last is None or now - last >= LAST_USED_RESOLUTION:
-        await connection.execute(
-            update(api_keys).where(api_keys.c.id == key["id"]).values(last_used_at=now)
-        )
+    return last is None or now - last >= LAST_USED_RESOLUTION
+
+
+async def touch_key(connection: AsyncConnection, key: dict[str, Any], now: datetime) -> None:
+    await connection.execute(
+        update(api_keys).where(api_keys.c.id == key["id"]).values(last_used_at=now)
+    )
 
 
 async def list_keys(connection: AsyncConnection, customer_id: str) -> list[dict[str, Any]]:
