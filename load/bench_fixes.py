@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from load.bench_signup import report
 from load.stack import fresh_database, running_stack
@@ -24,29 +24,31 @@ from load.stack import fresh_database, running_stack
 CREDITS_EACH = 10
 
 
-async def setup_customers(client: httpx.AsyncClient, count: int) -> list[str]:
+async def setup_customers(client: aiohttp.ClientSession, count: int) -> list[str]:
     run = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> str:
-        created = await client.post(
-            "/api/v1/customers/onboard",
-            json={"email": f"fixes-{run}-{i}@example.com", "name": f"Fixer {i}"},
-        )
-        key = str(created.json()["api_key"])
-        card = await client.post(
+        body = {"email": f"fixes-{run}-{i}@example.com", "name": f"Fixer {i}"}
+        async with client.post("/api/v1/customers/onboard", json=body) as created:
+            key = str((await created.json())["api_key"])
+        async with client.post(
             "/api/v1/billing/payment-methods",
             json={"payment_method": "pm_card_visa"},
             headers={"X-Api-Key": key},
-        )
-        if card.status_code != 201:
-            raise RuntimeError(f"card: {card.status_code} {card.text}")
+        ) as card:
+            if card.status != 201:
+                raise RuntimeError(f"card: {card.status} {await card.text()}")
         return key
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 async def deploy(
-    client: httpx.AsyncClient, keys: list[str], phase: str, concurrency: int, expect_charge: bool
+    client: aiohttp.ClientSession,
+    keys: list[str],
+    phase: str,
+    concurrency: int,
+    expect_charge: bool,
 ) -> tuple[list[float], float]:
     work: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     for n in range(CREDITS_EACH):
@@ -58,14 +60,15 @@ async def deploy(
         while not work.empty():
             key, fix_id = work.get_nowait()
             started = time.perf_counter()
-            response = await client.post(
+            async with client.post(
                 "/api/v1/usage/fix-deployed",
                 json={"fix_id": fix_id, "repo": "acme/api", "pr_number": 1},
                 headers={"X-Api-Key": key},
-            )
+            ) as response:
+                body = await response.json()
             latencies.append(time.perf_counter() - started)
-            if response.status_code != 201 or response.json()["charged"] is not expect_charge:
-                raise RuntimeError(f"{fix_id}: {response.status_code} {response.text}")
+            if response.status != 201 or body["charged"] is not expect_charge:
+                raise RuntimeError(f"{fix_id}: {response.status} {body}")
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -73,8 +76,8 @@ async def deploy(
 
 
 async def run(url: str, customers: int, concurrency: int, label: str) -> None:
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(base_url=url, connector=connector) as client:
         keys = await setup_customers(client, customers)
         for phase, charged in (("credit", False), ("payg", True)):
             latencies, elapsed = await deploy(client, keys, phase, concurrency, charged)
