@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
+from simulator.servers import ServerThread
 from system.app import build_services, create_app
 from system.billing.webhooks import HANDLED_EVENTS
 from system.clock import ManualClock
@@ -25,7 +26,7 @@ from system.db.migrate import upgrade
 from system.db.tables import metadata
 from system.settings import Settings
 from system.stripe_gateway import StripeGateway
-from tests.support import LiveSystem, ServerThread, SystemUnderTest
+from tests.support import LiveSystem, SystemUnderTest
 
 TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
 

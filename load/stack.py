@@ -4,54 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from simulator.servers import free_port, wait_until_up
+from simulator.servers import server_process as process
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up in {timeout} s")
-
-
-@contextlib.contextmanager
-def process(
-    args: list[str], env: dict[str, str], health_url: str, log: Path | None = None
-) -> Iterator[None]:
-    """Run a server process until the block ends; its output goes to `log` (or nowhere)."""
-    sink = log.open("ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        wait_until_up(health_url)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            sink.close()  # type: ignore[union-attr]
+__all__ = ["Stack", "free_port", "fresh_database", "process", "running_stack", "wait_until_up"]
 
 
 @dataclass(frozen=True)

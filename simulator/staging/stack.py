@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,65 +25,8 @@ from typing import Any
 
 import httpx
 
+from simulator.servers import ServerThread, free_port, server_process
 from system.clock import FileClock, ManualClock
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerThread:
-    """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self._socket = socket.socket()
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", backlog=4096
-        )
-        self._server = uvicorn.Server(config)
-        setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the system did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-        self._socket.close()
-
-
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up in {timeout} s")
 
 
 @dataclass
@@ -272,22 +213,11 @@ def _processes(
             env["STRIPE_WEBHOOK_SECRET"] = stack.enter_context(
                 _stripe_listen(base, key, url, emulator)
             )
-        log = (workdir / "system.log").open("ab")
-        stack.callback(log.close)
         command = [sys.executable, "-m", "system.cli", "serve", "--port", str(port)]
         command += ["--workers", str(workers), "--log-level", "warning", "--no-migrate"]
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-        def stop() -> None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-        stack.callback(stop)
-        wait_until_up(f"{url}/health")
+        stack.enter_context(
+            server_process(command, env, f"{url}/health", log=workdir / "system.log")
+        )
         result = Stack(url, base, key, test_clock, emulator, clock_file=clock_file)
         result.cli_sessions = True if cli else None
         result.notes["system"] = f"rsolv-billing serve --workers {workers}"

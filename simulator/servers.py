@@ -1,0 +1,98 @@
+"""Running servers on loopback: an ASGI app in a thread, a server process, free ports.
+
+Shared by the staging simulator, the benchmarks and the tests, which all start the system
+and the Stripe emulator on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    """Poll `url` until it answers below 500, or raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", backlog=4096
+        )
+        self._server = uvicorn.Server(config)
+        setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        self._socket.close()
+
+
+@contextlib.contextmanager
+def server_process(
+    args: list[str], env: dict[str, str], health_url: str, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server process until the block ends, once `health_url` answers; its output
+    goes to `log` (or nowhere: a pipe nobody reads would block it when full)."""
+    with contextlib.ExitStack() as stack:
+        sink: Any = stack.enter_context(log.open("ab")) if log else subprocess.DEVNULL
+        proc = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(health_url)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
