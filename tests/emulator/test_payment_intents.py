@@ -416,3 +416,49 @@ def test_charge_customer_with_unusable_payment_method(
         assert err is not None and err["type"] == "invalid_request_error"
         assert err["decline_code"] is None and "code" in err
         assert pi["status"] == "requires_payment_method" and pi["latest_charge"] is None
+
+
+def test_shipping_is_stored_updated_and_copied_to_the_charge(client: stripe.StripeClient) -> None:
+    ship = {
+        "name": "Jenny Rosen",
+        "address": {"line1": "510 Townsend St", "postal_code": "94103", "country": "US"},
+    }
+    pi = client.v1.payment_intents.create(
+        params={"amount": 2000, "currency": "usd", "shipping": ship}
+    )
+    assert pi.shipping is not None
+    assert pi.shipping.to_dict() == {
+        "address": {
+            "city": None,
+            "country": "US",
+            "line1": "510 Townsend St",
+            "line2": None,
+            "postal_code": "94103",
+            "state": None,
+        },
+        "carrier": None,
+        "name": "Jenny Rosen",
+        "phone": None,
+        "tracking_number": None,
+    }
+    pi = client.v1.payment_intents.update(
+        pi.id, params={"shipping": {**ship, "carrier": "UPS", "tracking_number": "1Z"}}
+    )
+    assert pi.shipping is not None and pi.shipping.carrier == "UPS"
+    pi = client.v1.payment_intents.confirm(
+        pi.id, params={"payment_method": "pm_card_visa", "shipping": {**ship, "phone": "555"}}
+    )
+    assert pi.status == "succeeded" and pi.shipping is not None
+    assert pi.shipping.phone == "555" and pi.shipping.carrier is None
+    charge = client.v1.charges.retrieve(str(pi.latest_charge))
+    assert charge.shipping is not None and charge.shipping.name == "Jenny Rosen"
+    cleared = client.v1.payment_intents.create(
+        params={"amount": 2000, "currency": "usd", "shipping": ship}
+    )
+    cleared = client.v1.payment_intents.update(cleared.id, params={"shipping": ""})
+    assert cleared.shipping is None
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.payment_intents.create(
+            params={"amount": 2000, "currency": "usd", "shipping": {"name": "J"}}
+        )
+    assert e.value.param == "shipping[address]"

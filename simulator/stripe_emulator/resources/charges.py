@@ -15,7 +15,7 @@ from ..common import CREATED_FILTER, LIST_PARAMS, apply_metadata, list_response,
 from ..ids import BASE62
 from ..routing import Ctx, Route
 from ..schema import Enum, Metadata, Obj, Schema, Str
-from ..shapes import Blank
+from ..shapes import Blank, jcopy
 from .payment_methods import EMPTY_BILLING
 
 COLLECTION = "charge"
@@ -144,6 +144,7 @@ def record_charge(
         refunded=False,
         statement_descriptor=pi.get("statement_descriptor"),
         statement_descriptor_suffix=pi.get("statement_descriptor_suffix"),
+        shipping=jcopy(pi["shipping"]) if pi.get("shipping") else None,
         status="succeeded" if success else "failed",
         transfer_group=pi.get("transfer_group"),
     )

@@ -17,6 +17,7 @@ from ..routing import Ctx, Route
 from ..schema import Enum, Int, ListOf, Metadata, Obj, Schema, Str
 from ..shapes import Blank, jcopy
 from . import invoices
+from .payment_intents import SHIPPING
 
 COLLECTION = "checkout.session"
 PREFIX = "cs_test"
@@ -24,7 +25,6 @@ INDEXES = {COLLECTION: ("customer", "payment_intent", "subscription", "status")}
 EXPANDABLE = {"cs": COLLECTION}
 EXPIRES_IN = 24 * billing.HOUR
 
-_ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 LINE_ITEM = Obj({"price": Str(), "quantity": Int(min_value=0)})
 CREATE_PARAMS: Schema = {
     "mode": Enum("payment", "setup", "subscription", required=True),
@@ -49,15 +49,7 @@ CREATE_PARAMS: Schema = {
             "description": Str(),
             "metadata": Metadata(),
             "setup_future_usage": Enum("off_session", "on_session"),
-            "shipping": Obj(
-                {
-                    "address": Obj({k: Str() for k in _ADDRESS_FIELDS}),
-                    "name": Str(),
-                    "carrier": Str(),
-                    "phone": Str(),
-                    "tracking_number": Str(),
-                }
-            ),
+            "shipping": SHIPPING,
         }
     ),
 }
@@ -311,6 +303,7 @@ def complete_session(
             off_session=False,
             description=pid.get("description"),
             metadata=pid.get("metadata"),
+            shipping_details=pid.get("shipping"),
         )
         if err is not None:
             raise errors.StripeError(

@@ -58,6 +58,17 @@ CARD_OPTIONS = Obj(
     }
 )
 SFU = Enum("off_session", "on_session", emptyable=True)
+_ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+# ``shipping``: address and name required; "" unsets it (create, update, confirm).
+SHIPPING = Obj(
+    {
+        "address": Obj({k: Str() for k in _ADDRESS_FIELDS}, required=True),
+        "name": Str(required=True),
+        "carrier": Str(),
+        "phone": Str(),
+        "tracking_number": Str(),
+    }
+)
 CAPTURE_METHOD = Enum("automatic", "automatic_async", "manual")
 
 _COMMON: Schema = {
@@ -72,6 +83,7 @@ _COMMON: Schema = {
     "statement_descriptor_suffix": Str(max_length=22),
     "capture_method": CAPTURE_METHOD,
     "transfer_group": Str(),
+    "shipping": SHIPPING,
 }
 CONFIRM_OPTS: Schema = {
     "off_session": Bool(),
@@ -103,6 +115,7 @@ CONFIRM_PARAMS: Schema = {
     "payment_method_types": ListOf(Str()),
     "payment_method_options": CARD_OPTIONS,
     "capture_method": CAPTURE_METHOD,
+    "shipping": SHIPPING,
 }
 CAPTURE_PARAMS: Schema = {
     "amount_to_capture": Int(min_value=1),
@@ -149,6 +162,19 @@ NO_PAYMENT_METHOD = (
     "https://docs.stripe.com/billing/subscriptions/payment-methods-setting"
     "#payment-method-priority."
 )
+
+
+def shipping(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A validated ``shipping`` param as Stripe stores it (every key present)."""
+    if value is None:
+        return None
+    return {
+        "address": {**dict.fromkeys(_ADDRESS_FIELDS), **(value.get("address") or {})},
+        "carrier": value.get("carrier"),
+        "name": value.get("name"),
+        "phone": value.get("phone"),
+        "tracking_number": value.get("tracking_number"),
+    }
 
 
 def _money(amount: int, currency: str) -> str:
@@ -284,6 +310,7 @@ def charge_customer(
     description: str | None = None,
     metadata: dict[str, str] | None = None,
     invoice: str | None = None,
+    shipping_details: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Create and confirm a PaymentIntent for the customer.
 
@@ -299,7 +326,8 @@ def charge_customer(
 
     ``invoice`` is accepted for the caller's bookkeeping: in this API version
     PaymentIntents and Charges carry no ``invoice`` field, so it only sets the
-    default description ("Payment for Invoice").
+    default description ("Payment for Invoice"). ``shipping_details`` is a
+    validated ``shipping`` param (Checkout's ``payment_intent_data[shipping]``).
     """
     cus = ctx.get_or_404("customer", customer, "customer")
     if description is None and invoice is not None:
@@ -312,6 +340,7 @@ def charge_customer(
         description=description,
         metadata=metadata,
         payment_method_types=["card"],
+        shipping=shipping(shipping_details),
     )
     pm_id = payment_method or (cus.get("invoice_settings") or {}).get("default_payment_method")
     if pm_id is None:
@@ -363,6 +392,8 @@ def _apply_common(ctx: Ctx, pi: dict[str, Any], p: dict[str, Any]) -> None:
         _options(ctx, pi, p["payment_method_options"])
     if "metadata" in p:
         pi["metadata"] = apply_metadata(pi.get("metadata") or {}, p["metadata"])
+    if "shipping" in p:
+        pi["shipping"] = shipping(p["shipping"])
 
 
 def _resolve_pm(ctx: Ctx, pm_id: str | None, customer: str | None) -> dict[str, Any] | None:
@@ -425,6 +456,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
         statement_descriptor=p.get("statement_descriptor"),
         statement_descriptor_suffix=p.get("statement_descriptor_suffix"),
         transfer_group=p.get("transfer_group"),
+        shipping=shipping(p.get("shipping")),
     )
     if "payment_method_options" in p:
         _options(ctx, pi, p["payment_method_options"])
