@@ -25,17 +25,18 @@ def test_create_has_stripe_shape(client: stripe.StripeClient) -> None:
 
 def test_retrieve_update_metadata_and_nulling(client: stripe.StripeClient) -> None:
     cus = client.v1.customers.create(params={"description": "d", "metadata": {"a": "1", "b": "2"}})
+    pm = client.v1.payment_methods.attach("pm_card_visa", params={"customer": cus.id})
     upd = client.v1.customers.update(
         cus.id,
         params={
             "metadata": {"a": "", "c": "3"},
             "description": "",
-            "invoice_settings": {"default_payment_method": "pm_123"},
+            "invoice_settings": {"default_payment_method": pm.id},
         },
     )
     assert upd.metadata.to_dict() == {"b": "2", "c": "3"}
     assert upd.description is None
-    assert upd.invoice_settings.default_payment_method == "pm_123"
+    assert upd.invoice_settings.default_payment_method == pm.id
     got = client.v1.customers.retrieve(cus.id)
     assert got.to_dict() == upd.to_dict()
     cleared = client.v1.customers.update(cus.id, params={"metadata": ""})
@@ -136,3 +137,59 @@ def test_limit_bounds(client: stripe.StripeClient) -> None:
     assert exc.value.param == "limit"
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.customers.list(params={"limit": 0})
+
+
+def _types(client: stripe.StripeClient) -> list[str]:
+    return [e.type for e in reversed(client.v1.events.list(params={"limit": 100}).data)]
+
+
+def test_create_with_payment_method_attaches_it(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(
+        params={
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+    )
+    pms = client.v1.customers.payment_methods.list(cus.id).data
+    assert len(pms) == 1 and pms[0].customer == cus.id and pms[0].card is not None
+    assert cus.invoice_settings.default_payment_method == pms[0].id
+    assert _types(client) == ["customer.created", "payment_method.attached"]
+
+    pm = client.v1.payment_methods.create(params={"type": "card", "card": {"token": "tok_visa"}})
+    plain = client.v1.customers.create(params={"payment_method": pm.id})
+    assert plain.invoice_settings.default_payment_method is None
+    assert client.v1.payment_methods.retrieve(pm.id).customer == plain.id
+
+
+def test_create_with_payment_method_is_validated_first(client: stripe.StripeClient) -> None:
+    owned = client.v1.customers.create(params={"payment_method": "pm_card_visa"})
+    pm_id = client.v1.customers.payment_methods.list(owned.id).data[0].id
+    before = len(client.v1.customers.list().data)
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.customers.create(params={"payment_method": pm_id})
+    assert e.value.param == "payment_method" and "already been attached" in str(e.value)
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.customers.create(params={"payment_method": "pm_nope"})
+    assert e.value.param == "payment_method" and e.value.code == "resource_missing"
+    with pytest.raises(stripe.CardError) as ce:
+        client.v1.customers.create(params={"payment_method": "pm_card_chargeDeclined"})
+    assert ce.value.code == "card_declined"
+    other = client.v1.payment_methods.create(params={"type": "card", "card": {"token": "tok_visa"}})
+    for params in (
+        {
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": other.id},
+        },
+        {"invoice_settings": {"default_payment_method": other.id}},
+        {"invoice_settings": {"default_payment_method": pm_id}},
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as e:
+            client.v1.customers.create(params=params)  # type: ignore[arg-type]
+        assert e.value.param == "invoice_settings[default_payment_method]"
+        assert e.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.customers.update(
+            owned.id, params={"invoice_settings": {"default_payment_method": other.id}}
+        )
+    assert e.value.param == "invoice_settings[default_payment_method]"
+    assert len(client.v1.customers.list().data) == before

@@ -72,9 +72,9 @@ def test_engine_runs_on_the_emulator_clock() -> None:
     with EmulatorServer(clock=clock) as srv:
         c = _client(srv, "sk_test_sysclock")
         cus = c.v1.customers.create()
-        c.v1.payment_methods.attach("pm_card_visa", params={"customer": cus.id})
+        pm = c.v1.payment_methods.attach("pm_card_visa", params={"customer": cus.id})
         c.v1.customers.update(
-            cus.id, params={"invoice_settings": {"default_payment_method": "pm_card_visa"}}
+            cus.id, params={"invoice_settings": {"default_payment_method": pm.id}}
         )
         pr = c.v1.prices.create(
             params={

@@ -84,10 +84,6 @@ TRIGGERS = [
 ]
 # Triggers the emulator cannot run yet, and why (xfail, not strict: they flip to XPASS).
 PENDING: dict[str, str] = {
-    "payment_intent.succeeded": "POST /v1/payment_intents does not take `shipping` yet",
-    "customer.subscription.created": "POST /v1/customers does not take `payment_method` yet",
-    "customer.subscription.updated": "POST /v1/customers does not take `payment_method` yet",
-    "customer.subscription.deleted": "POST /v1/customers does not take `payment_method` yet",
     "customer.subscription.trial_will_end": (
         "no customer.subscription.trial_will_end yet (Stripe sends it 3 days before a "
         "trial ends, at once for a shorter trial)"

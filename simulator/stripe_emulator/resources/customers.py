@@ -1,10 +1,16 @@
-"""Customers: create / retrieve / update / delete / list (``email``, ``test_clock`` filters)."""
+"""Customers: create / retrieve / update / delete / list (``email``, ``test_clock`` filters).
+
+Create takes ``payment_method`` (an id or a ``pm_card_*`` test token), attached to
+the new customer; ``invoice_settings[default_payment_method]`` must name a
+PaymentMethod attached to the customer (on create: the same value as
+``payment_method``, which then means the attached one).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
+from .. import cards, errors
 from ..common import (
     CREATED_FILTER,
     LIST_PARAMS,
@@ -16,6 +22,7 @@ from ..common import (
 from ..routing import Ctx, Route
 from ..schema import Enum, Int, ListOf, Metadata, Obj, Schema, Str
 from ..shapes import Blank
+from . import payment_methods
 
 COLLECTION = "customer"
 PREFIX = "cus"
@@ -63,7 +70,7 @@ UPDATE_PARAMS: Schema = {
     "shipping": SHIPPING,
     "tax_exempt": TAX_EXEMPT,
 }
-CREATE_PARAMS: Schema = {**UPDATE_PARAMS, "test_clock": Str()}
+CREATE_PARAMS: Schema = {**UPDATE_PARAMS, "test_clock": Str(), "payment_method": Str()}
 LIST: Schema = {**LIST_PARAMS, **CREATED_FILTER, "email": Str(max_length=512), "test_clock": Str()}
 
 _SIMPLE = ("balance", "description", "email", "name", "phone", "next_invoice_sequence")
@@ -144,6 +151,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
         if clock is None:
             raise errors.resource_missing("test_clock", clock_id, "test_clock", 400)
         created = clock["frozen_time"]  # objects on a test clock live on its time
+    pm = _payment_method(ctx)
     obj = BLANK.new(
         id=ctx.new_id(PREFIX),
         created=created,
@@ -151,9 +159,39 @@ def create(ctx: Ctx) -> dict[str, Any]:
         test_clock=ctx.params.get("test_clock"),
     )
     obj.update(_changes(ctx, obj))
+    if pm is not None and obj["invoice_settings"]["default_payment_method"] is not None:
+        obj["invoice_settings"]["default_payment_method"] = pm["id"]
     ctx.coll(COLLECTION).put(obj)
     ctx.emit("customer.created", obj)
+    if pm is not None:
+        payment_methods.attach(ctx, pm, obj["id"], validate=False)
     return obj
+
+
+def _payment_method(ctx: Ctx) -> dict[str, Any] | None:
+    """Validate create's ``payment_method`` and default PaymentMethod before anything is stored.
+
+    Returns the PaymentMethod to attach (a test token mints one), or None.
+    """
+    p = ctx.params
+    pm_id = p.get("payment_method")
+    default = (p.get("invoice_settings") or {}).get("default_payment_method")
+    if pm_id is None:
+        payment_methods.check_default_pm(ctx, "", default)  # nothing is attached yet
+        return None
+    existing = ctx.coll(payment_methods.COLLECTION).get(pm_id)
+    if existing is not None and existing.get("customer") is not None:
+        raise errors.invalid(
+            "The payment method you provided has already been attached to a customer.",
+            "payment_method",
+        )
+    if default is not None and default != pm_id:
+        payment_methods.check_default_pm(ctx, "", default)
+    pm = existing or payment_methods.resolve(ctx, pm_id)
+    decline = cards.decline_on_attach(pm)
+    if decline is not None:
+        raise cards.CardError(decline.error())
+    return pm
 
 
 def retrieve(ctx: Ctx) -> dict[str, Any]:
@@ -169,6 +207,8 @@ def retrieve(ctx: Ctx) -> dict[str, Any]:
 
 def update(ctx: Ctx) -> dict[str, Any]:
     obj = ctx.get_or_404(COLLECTION, ctx.path_params["id"])
+    default = (ctx.params.get("invoice_settings") or {}).get("default_payment_method")
+    payment_methods.check_default_pm(ctx, obj["id"], default)
     return update_object(ctx, COLLECTION, obj, _changes(ctx, obj), "customer.updated")
 
 
