@@ -84,10 +84,6 @@ TRIGGERS = [
 ]
 # Triggers the emulator cannot run yet, and why (xfail, not strict: they flip to XPASS).
 PENDING: dict[str, str] = {
-    "customer.subscription.trial_will_end": (
-        "no customer.subscription.trial_will_end yet (Stripe sends it 3 days before a "
-        "trial ends, at once for a shorter trial)"
-    ),
     "checkout.session.completed": (
         "GET /v1/payment_pages/{id} and POST /v1/payment_pages/{id}/confirm are not modelled yet"
     ),

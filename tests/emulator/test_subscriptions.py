@@ -138,3 +138,33 @@ def test_cancel_list_filters_and_items(client: stripe.StripeClient) -> None:
         client.v1.subscriptions.update(s1.id, params={"items": [{"price": b.id}]})
     types = [e.type for e in client.v1.events.list(params={"type": "customer.subscription.*"}).data]
     assert types[0] == "customer.subscription.deleted"
+
+
+def test_trial_will_end_at_once_for_short_trials_and_trial_end_now(
+    client: stripe.StripeClient,
+) -> None:
+    clock, cus, _ = clocked_customer(client)
+    pr = price(client)
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": pr.id}], "trial_period_days": 1}
+    )
+    evts = list(reversed(client.v1.events.list(params={"limit": 100}).data))
+    notices = [e for e in evts if e.type == "customer.subscription.trial_will_end"]
+    assert len(notices) == 1 and notices[0].data.object["id"] == sub.id
+    assert notices[0].request.id is not None  # sent by the create request itself
+    assert evts[-1].type == "customer.subscription.trial_will_end"
+    advance(client, clock.id, T0 + DAY // 2)  # no second notice before the trial ends
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
+    assert types.count("customer.subscription.trial_will_end") == 1
+
+    long = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": pr.id}], "trial_period_days": 30}
+    )
+    client.v1.subscriptions.update(long.id, params={"trial_end": "now"})
+    evts = list(reversed(client.v1.events.list(params={"limit": 100}).data))
+    notices = [e for e in evts if e.type == "customer.subscription.trial_will_end"]
+    assert [e.data.object["id"] for e in notices] == [sub.id, long.id]
+    assert client.v1.subscriptions.retrieve(long.id).status == "active"
+    advance(client, clock.id, T0 + 28 * DAY)  # the cleared 3-day notice never fires
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
+    assert types.count("customer.subscription.trial_will_end") == 2

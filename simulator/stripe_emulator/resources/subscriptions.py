@@ -369,7 +369,10 @@ def _schedule(ctx: Ctx, sub: dict[str, Any], now: int) -> None:
         if at > now:
             billing.set_timer(ctx, "trial_will_end", sub["id"], at, sub["customer"])
         else:
+            # A trial shorter than the notice period: Stripe sends the notice at once.
             billing.clear_timer(ctx, "trial_will_end", sub["id"])
+            if sub["trial_end"] > now:
+                billing.emit(ctx, "customer.subscription.trial_will_end", sub)
 
 
 # ---------------------------------------------------------------------------
@@ -884,6 +887,8 @@ def update(ctx: Ctx) -> dict[str, Any]:
                 sub["trial_end"] = now
                 sub["billing_cycle_anchor"] = now
                 renew_now = True
+                billing.clear_timer(ctx, "trial_will_end", sub["id"])
+                billing.emit(ctx, "customer.subscription.trial_will_end", sub)
         else:
             sub.update(trial_end=te, billing_cycle_anchor=te)
             if sub["status"] == "trialing" or sub.get("trial_start") is None:
