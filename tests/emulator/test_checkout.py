@@ -151,3 +151,46 @@ def test_declined_payment_leaves_session_open(client: stripe.StripeClient) -> No
     assert client.v1.checkout.sessions.retrieve(cs.id).status == "open"
     done = _complete(client, cs.id, payment_method="pm_card_visa")
     assert done["status"] == "complete" and done["payment_status"] == "paid"
+
+
+def _page(client: stripe.StripeClient, method: str, path: str, **params: Any) -> dict[str, Any]:
+    resp = client.raw_request(method, path, **params)
+    return client.deserialize(resp, api_mode="V1").to_dict()  # type: ignore[no-any-return]
+
+
+def test_payment_page_confirm_completes_the_session(client: stripe.StripeClient) -> None:
+    pr = client.v1.prices.create(
+        params={"currency": "usd", "unit_amount": 1500, "product_data": {"name": "P"}}
+    )
+    ship = {"name": "Jenny Rosen", "address": {"line1": "510 Townsend St", "country": "US"}}
+    cs = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [{"price": pr.id, "quantity": 2}],
+            "success_url": "https://example.com/ok",
+            "payment_intent_data": {"shipping": ship},
+        }
+    )
+    page = _page(client, "get", f"/v1/payment_pages/{cs.id}")
+    assert page["id"] == cs.id and page["object"] == "payment_page"
+    assert page["status"] == "open" and page["amount_total"] == 3000
+    assert [li["quantity"] for li in page["line_items"]["data"]] == [2]
+    pm = client.v1.payment_methods.create(params={"type": "card", "card": {"token": "tok_visa"}})
+    confirm = f"/v1/payment_pages/{cs.id}/confirm"
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        _page(client, "post", confirm, payment_method=pm.id, expected_amount=1500)
+    assert e.value.param == "expected_amount"
+    assert client.v1.checkout.sessions.retrieve(cs.id).status == "open"
+    done = _page(client, "post", confirm, payment_method=pm.id, expected_amount=3000)
+    assert done["status"] == "complete" and done["payment_status"] == "paid"
+    pi = client.v1.payment_intents.retrieve(done["payment_intent"])
+    assert pi.status == "succeeded" and pi.amount == 3000 and pi.payment_method == pm.id
+    assert pi.shipping is not None and pi.shipping.name == "Jenny Rosen"
+    assert pi.shipping.address is not None and pi.shipping.address.city is None
+    types = [e.type for e in client.v1.events.list().data]
+    assert "checkout.session.completed" in types
+    with pytest.raises(stripe.InvalidRequestError, match="no longer active"):
+        _page(client, "post", confirm, payment_method=pm.id, expected_amount=3000)
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        _page(client, "get", "/v1/payment_pages/cs_test_nope")
+    assert e.value.http_status == 404 and e.value.code == "resource_missing"

@@ -83,11 +83,7 @@ TRIGGERS = [
     "test_helpers.test_clock.deleted",
 ]
 # Triggers the emulator cannot run yet, and why (xfail, not strict: they flip to XPASS).
-PENDING: dict[str, str] = {
-    "checkout.session.completed": (
-        "GET /v1/payment_pages/{id} and POST /v1/payment_pages/{id}/confirm are not modelled yet"
-    ),
-}
+PENDING: dict[str, str] = {}
 # Triggers named after a flow rather than an event type: the event they must produce.
 EXPECTED_EVENT = {
     "subscription.payment_succeeded": "invoice.payment_succeeded",

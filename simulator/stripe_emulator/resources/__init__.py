@@ -20,6 +20,7 @@ from . import (
     invoices,
     payment_intents,
     payment_methods,
+    payment_pages,
     prices,
     products,
     refunds,
@@ -34,6 +35,7 @@ MODULES += [payment_methods, charges, payment_intents]
 MODULES.append(webhook_endpoints)
 MODULES += [setup_intents, refunds]
 MODULES.extend([test_clocks, invoices, invoice_items, subscriptions, checkout_sessions])
+MODULES.append(payment_pages)
 
 
 def register(mod: ModuleType) -> None:

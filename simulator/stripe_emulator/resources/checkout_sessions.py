@@ -2,9 +2,10 @@
 ``line_items``; and completion as a customer would do it: our test helper
 ``POST /v1/test_helpers/checkout/sessions/{id}/complete`` (optional
 ``payment_method``, default ``pm_card_visa``) and :func:`complete_session`
-(for ``/v1/payment_pages/{id}/confirm`` wiring). Completion creates the customer
-if needed, attaches the card, creates the subscription / payment intent, marks
-the session ``complete`` and emits ``checkout.session.completed``.
+(which ``/v1/payment_pages/{id}/confirm`` in :mod:`.payment_pages` uses).
+Completion creates the customer if needed, attaches the card, creates the
+subscription / payment intent, marks the session ``complete`` and emits
+``checkout.session.completed``.
 """
 
 from __future__ import annotations
