@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from system.db.tables import stripe_sync_queue
 from system.provisioning.service import SYNC_BACKOFF_BASE
-from tests.support import SystemUnderTest
+from tests.support import SystemUnderTest, eventually
 
 
 def _signup(system: SystemUnderTest, email: str) -> str:
@@ -71,8 +71,6 @@ def test_a_slow_stripe_that_created_the_customer_is_not_asked_twice(
 ) -> None:
     """The first call times out after Stripe made the customer; the retry, with the same
     idempotency key, gets that customer back instead of a second one."""
-    import time
-
     from system.stripe_gateway import StripeCustomerRequest, StripeGateway, StripeUnavailable
 
     base = system.emulator.base_url  # type: ignore[attr-defined]
@@ -85,10 +83,14 @@ def test_a_slow_stripe_that_created_the_customer_is_not_asked_twice(
         pass
     else:  # pragma: no cover - the latency must outlast the timeout
         raise AssertionError("expected a timeout")
-    time.sleep(0.8)  # the emulator finishes the request the client gave up on
     system.emulator.state.faults.clear()  # type: ignore[attr-defined]
+    client = stripe.StripeClient(system.stripe_key, base_addresses={"api": base})
+
+    def made_by_the_abandoned_request() -> list[str]:
+        return [c.id for c in client.v1.customers.list(params={"email": "slow@example.com"}).data]
+
+    made = eventually(made_by_the_abandoned_request)
     stripe_id = system.call(impatient.create_customer, request)
     system.call(impatient.close)
-    client = stripe.StripeClient(system.stripe_key, base_addresses={"api": base})
-    listed = client.v1.customers.list(params={"email": "slow@example.com"})
-    assert [c.id for c in listed.data] == [stripe_id]
+    assert made == [stripe_id]
+    assert made_by_the_abandoned_request() == [stripe_id]
