@@ -41,7 +41,7 @@ from load.locust_people import (
     subscribe_statuses,
 )
 from load.locust_summary import SERVER_ERROR, Entry, summarize
-from simulator.staging.behaviour import Action, Card, CustomerView, Kind
+from simulator.staging.behaviour import CARD_TOKENS, Action, Card, CustomerView, Kind
 from simulator.staging.profile import load as load_profile
 
 ONBOARD = "/api/v1/customers/onboard"
@@ -444,6 +444,51 @@ class WebhookStorm(HttpUser):
         status, _ = self.post(payload, name, {200})
         if status == 200:
             self.sent = [*self.sent[-49:], payload]
+
+
+class FixBurst(HttpUser):
+    """For the figures (`load/locust_sweep.py`), not in the default mix: a customer from
+    the population with a valid card of the behaviour model's, deploying one fix per
+    iteration (its credits first, then each fix charged at Stripe)."""
+
+    weight = 1
+    wait_time = pacing(between(0.2, 1.0))
+
+    def on_start(self) -> None:
+        self.key: str | None = None
+        self.fixes = 0
+        candidate = people(self).next_accepted()
+        status, body = onboard(self, "fixes", candidate)
+        if status != 201 or not body:
+            return
+        token = CARD_TOKENS[Card.VALID][candidate.person.index % len(CARD_TOKENS[Card.VALID])]
+        status, _ = call(
+            self,
+            "POST",
+            "/api/v1/billing/payment-methods",
+            "fixes: add card",
+            {201},
+            json={"payment_method": token},
+            headers=bearer(body["api_key"]),
+        )
+        if status == 201:
+            self.key = body["api_key"]
+            self.org = candidate.person.github_org
+
+    @task
+    def deploy(self) -> None:
+        if self.key is None:
+            return
+        self.fixes += 1
+        call(
+            self,
+            "POST",
+            "/api/v1/usage/fix-deployed",
+            "fixes: fix-deployed",
+            {201},
+            json={"fix_id": f"f{self.fixes}", "repo": f"{self.org}/app", "pr_number": self.fixes},
+            headers=bearer(self.key),
+        )
 
 
 class Abuse(HttpUser):

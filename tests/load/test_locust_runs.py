@@ -52,11 +52,14 @@ def test_distributed_run_master_and_two_workers_aggregate(tmp_path: Path) -> Non
 
 def test_a_threshold_that_fails_makes_the_run_fail(tmp_path: Path) -> None:
     code, out, report = load(
-        tmp_path, "--duration", "6", "--users", "3", "--scenario", "signup", "--budget-ms", "0.5"
+        tmp_path,
+        *("--duration", "6", "--users", "4", "--budget-ms", "0.5"),
+        *("--scenario", "signup", "--scenario", "fixes"),
     )
     assert code == 1
     summary = json.loads((report / "summary.json").read_text())
     assert not summary["passed"]
-    assert [s["name"] for s in summary["scenarios"]] == ["signup"]
+    assert [s["name"] for s in summary["scenarios"]] == ["fixes", "signup"]
+    assert summary["failed_checks"] == 0  # only the budget failed
     assert "FAILED: provisioning p99" in out
     assert (report / "locust_stats.csv").exists()
