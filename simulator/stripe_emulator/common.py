@@ -39,7 +39,7 @@ def list_response(
     name = object_name or collection
     for param, cursor in (("starting_after", sa), ("ending_before", eb)):
         if cursor is not None and cursor not in coll.seq_of:
-            raise errors.resource_missing(name, cursor, param)
+            raise errors.resource_missing(name, cursor, param, status=400)  # a param: 400
     created = p.get("created")
     if created:
         base = where

@@ -125,10 +125,13 @@ def test_pagination_250(client: stripe.StripeClient) -> None:
 
 
 def test_bad_cursor_is_resource_missing(client: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.customers.list(params={"starting_after": "cus_missing"})
-    assert exc.value.param == "starting_after"
-    assert exc.value.code == "resource_missing"
+    for param in ("starting_after", "ending_before"):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.customers.list(params={param: "cus_missing"})  # type: ignore[misc]
+        assert exc.value.http_status == 400  # an id given as a param, not in the URL
+        assert exc.value.param == param and exc.value.code == "resource_missing"
+        assert exc.value.error is not None and exc.value.error.type == "invalid_request_error"
+        assert "cus_missing" in str(exc.value)
 
 
 def test_limit_bounds(client: stripe.StripeClient) -> None:

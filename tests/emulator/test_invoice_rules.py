@@ -195,3 +195,4 @@ def test_line_pagination(client: stripe.StripeClient) -> None:
         with pytest.raises(stripe.InvalidRequestError) as exc:
             client.v1.invoices.line_items.list(inv.id, params={cursor: "il_nope"})  # type: ignore[misc]
         assert exc.value.code == "resource_missing" and exc.value.param == cursor
+        assert exc.value.http_status == 400

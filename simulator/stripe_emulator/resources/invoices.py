@@ -778,13 +778,13 @@ def paginate(ctx: Ctx, items: list[dict[str, Any]], url: str) -> dict[str, Any]:
     start = 0
     if p.get("starting_after"):
         if p["starting_after"] not in ids:
-            raise errors.resource_missing("line_item", p["starting_after"], "starting_after")
+            raise errors.resource_missing("line_item", p["starting_after"], "starting_after", 400)
         start = ids.index(p["starting_after"]) + 1
         chunk = items[start : start + limit]
         more = start + limit < len(items)
     elif p.get("ending_before"):
         if p["ending_before"] not in ids:
-            raise errors.resource_missing("line_item", p["ending_before"], "ending_before")
+            raise errors.resource_missing("line_item", p["ending_before"], "ending_before", 400)
         end = ids.index(p["ending_before"])
         chunk = items[max(0, end - limit) : end]
         more = end - limit > 0
