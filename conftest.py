@@ -51,10 +51,30 @@ def _postgres_admin(url: str, statement: str) -> None:
     asyncio.run(run())
 
 
+def postgres_server() -> Iterator[str | None]:
+    """The PostgreSQL server the run uses: DATABASE_URL (what CI sets), or, with
+    TEST_POSTGRES=testcontainers, a throwaway container (needs a Docker engine: without
+    one the run stops with the reason, it does not fall back silently); else None."""
+    if os.environ.get("TEST_POSTGRES") == "testcontainers":
+        try:
+            from testcontainers.postgres import PostgresContainer
+
+            container = PostgresContainer("postgres:16-alpine", driver=None).start()
+        except Exception as error:
+            pytest.exit(f"TEST_POSTGRES=testcontainers needs Docker: {error}", returncode=4)
+        try:
+            yield container.get_connection_url()
+        finally:
+            container.stop()
+        return
+    yield os.environ.get("DATABASE_URL")
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated to head for this run: its URL."""
-    server_url = os.environ.get("DATABASE_URL")
+    servers = postgres_server()
+    server_url = next(servers)
     if server_url and make_url(server_url).get_backend_name() == "postgresql":
         name = f"rsolv_test_{uuid.uuid4().hex[:12]}"
         _postgres_admin(server_url, f'CREATE DATABASE "{name}"')
@@ -64,6 +84,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             yield url
         finally:
             _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            servers.close()
         return
     template = tmp_path_factory.mktemp("db") / "template.db"
     url = f"sqlite:///{template}"
