@@ -3,6 +3,8 @@ declines at attach time, updates, lists and the customer's default payment metho
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 import stripe
 
@@ -243,3 +245,67 @@ def test_malformed_numbers_are_incorrect(client: stripe.StripeClient, number: st
     with pytest.raises(stripe.CardError) as exc:
         client.v1.payment_methods.create(params=_card(number))
     assert exc.value.code == "incorrect_number" and exc.value.param == "card[number]"
+
+
+def test_create_update_and_list_options(client: stripe.StripeClient) -> None:
+    for params, param in (
+        ({"type": "card"}, "card"),
+        ({"type": "card", "card": {"token": "tok_nope"}}, "card[token]"),
+        ({"type": "card", "card": {"number": "4242424242424242"}}, "card[exp_month]"),
+        ({"type": "sepa_debit"}, "type"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.payment_methods.create(params=params)  # type: ignore[arg-type]
+        assert exc.value.param == param
+    short_year: stripe.PaymentMethodCreateParams = {
+        "type": "card",
+        "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 45},
+    }
+    card = client.v1.payment_methods.create(params=short_year).card
+    assert card is not None and card.exp_year == 2045
+    now = datetime.datetime.now(datetime.UTC)
+    if now.month > 1:  # a month already gone this year
+        gone: stripe.PaymentMethodCreateParams = {
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 1, "exp_year": now.year},
+        }
+        with pytest.raises(stripe.CardError) as ce:
+            client.v1.payment_methods.create(params=gone)
+        assert ce.value.code == "invalid_expiry_month"
+
+    cus = client.v1.customers.create()
+    pm = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"token": "tok_visa"},
+            "allow_redisplay": "always",
+            "customer": cus.id,
+            "billing_details": {"name": "Ada"},
+        }
+    )
+    assert pm.customer == cus.id and pm.allow_redisplay == "always"
+    other = client.v1.payment_methods.attach("pm_card_mastercard", params={"customer": cus.id})
+    upd = client.v1.payment_methods.update(
+        pm.id,
+        params={"metadata": {"k": "v"}, "allow_redisplay": "limited", "billing_details": ""},
+    )
+    assert upd.metadata.to_dict() == {"k": "v"} and upd.allow_redisplay == "limited"
+    assert upd.billing_details.name is None
+    listed = client.v1.customers.payment_methods.list(
+        cus.id, params={"type": "card", "allow_redisplay": "limited"}
+    )
+    assert [p.id for p in listed.data] == [pm.id]
+    assert len(client.v1.customers.payment_methods.list(cus.id).data) == 2
+    assert client.v1.customers.payment_methods.retrieve(cus.id, other.id).id == other.id
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.payment_methods.retrieve(cus.id, "pm_nope")
+    assert exc.value.http_status == 404 and exc.value.param == "payment_method"
+
+    clone = client.v1.payment_methods.create(params={"type": "card", "payment_method": pm.id})
+    assert clone.id != pm.id and clone.customer is None
+    assert clone.card is not None and clone.card.last4 == "4242"
+    with pytest.raises(stripe.InvalidRequestError) as exc:  # attached: name its customer
+        client.v1.payment_intents.create(
+            params={"amount": 500, "currency": "usd", "payment_method": pm.id}
+        )
+    assert exc.value.param == "payment_method" and "provide the `customer`" in str(exc.value)

@@ -168,3 +168,75 @@ def test_trial_will_end_at_once_for_short_trials_and_trial_end_now(
     advance(client, clock.id, T0 + 28 * DAY)  # the cleared 3-day notice never fires
     types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert types.count("customer.subscription.trial_will_end") == 2
+
+
+def test_default_payment_method_token_mints_and_attaches_a_card(
+    client: stripe.StripeClient,
+) -> None:
+    cus = client.v1.customers.create()
+    pr = price(client)
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": pr.id}],
+            "default_payment_method": "pm_card_visa",
+        }
+    )
+    pm_id = str(sub.default_payment_method)
+    assert pm_id.startswith("pm_") and pm_id != "pm_card_visa"
+    assert client.v1.payment_methods.retrieve(pm_id).customer == cus.id
+    assert sub.status == "active"
+    inv = client.v1.invoices.retrieve(str(sub.latest_invoice))
+    pi_id = inv.payments.data[0].payment.payment_intent  # type: ignore[union-attr]
+    assert client.v1.payment_intents.retrieve(str(pi_id)).payment_method == pm_id
+
+    upd = client.v1.subscriptions.update(
+        sub.id, params={"default_payment_method": "pm_card_mastercard"}
+    )
+    new_id = str(upd.default_payment_method)
+    assert new_id not in (pm_id, "pm_card_mastercard")
+    assert client.v1.payment_methods.retrieve(new_id).customer == cus.id
+    upd = client.v1.subscriptions.update(sub.id, params={"default_payment_method": pm_id})
+    assert upd.default_payment_method == pm_id
+    assert (
+        client.v1.subscriptions.update(
+            sub.id, params={"default_payment_method": ""}
+        ).default_payment_method
+        is None
+    )
+
+
+def test_default_payment_method_must_be_the_customers(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create()
+    other = client.v1.customers.create()
+    theirs = client.v1.payment_methods.attach("pm_card_visa", params={"customer": other.id})
+    loose = client.v1.payment_methods.create(params={"type": "card", "card": {"token": "tok_visa"}})
+    pr = price(client)
+    for pm_id in (theirs.id, loose.id):
+        with pytest.raises(stripe.InvalidRequestError) as e:
+            client.v1.subscriptions.create(
+                params={
+                    "customer": cus.id,
+                    "items": [{"price": pr.id}],
+                    "default_payment_method": pm_id,
+                }
+            )
+        assert e.value.http_status == 400 and e.value.param == "default_payment_method"
+        assert e.value.code == "resource_missing" and "must be attached" in str(e.value)
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.subscriptions.create(
+            params={
+                "customer": cus.id,
+                "items": [{"price": pr.id}],
+                "default_payment_method": "pm_nope",
+            }
+        )
+    assert e.value.param == "default_payment_method" and e.value.code == "resource_missing"
+    assert client.v1.subscriptions.list(params={"customer": cus.id}).data == []
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": pr.id}], "trial_period_days": 30}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.subscriptions.update(sub.id, params={"default_payment_method": theirs.id})
+    assert e.value.param == "default_payment_method"
+    assert client.v1.subscriptions.retrieve(sub.id).default_payment_method is None

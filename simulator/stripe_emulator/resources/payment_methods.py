@@ -269,6 +269,28 @@ def check_default_pm(ctx: Ctx, customer_id: str, pm_id: str | None) -> None:
         )
 
 
+def customer_pm(ctx: Ctx, customer_id: str, pm_id: str, param: str) -> dict[str, Any]:
+    """A PaymentMethod given as a customer's default elsewhere (a subscription's
+    ``default_payment_method``): a ``pm_card_*`` token mints one and attaches it
+    to the customer (card checks included); a ``pm_`` id must already be attached
+    to that customer."""
+    pm = ctx.coll(COLLECTION).get(pm_id)
+    if pm is None:
+        pm = from_token(ctx, pm_id)
+        if pm is None:
+            raise errors.resource_missing("PaymentMethod", pm_id, param, status=400)
+        attach(ctx, pm, customer_id)
+        return pm
+    if pm.get("customer") != customer_id:
+        raise errors.invalid(
+            f"The customer does not have a payment method with the ID {pm_id}. The payment "
+            "method must be attached to the customer.",
+            param,
+            "resource_missing",
+        )
+    return pm
+
+
 # -- handlers ----------------------------------------------------------------
 
 

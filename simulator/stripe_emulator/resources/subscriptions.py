@@ -458,9 +458,10 @@ def create_subscription(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     if sub["cancel_at_period_end"]:
         sub["cancellation_details"]["reason"] = "cancellation_requested"
     if sub["default_payment_method"]:
-        from .payment_methods import resolve
+        from .payment_methods import customer_pm
 
-        resolve(ctx, sub["default_payment_method"], "default_payment_method")
+        pm = customer_pm(ctx, cus["id"], sub["default_payment_method"], "default_payment_method")
+        sub["default_payment_method"] = pm["id"]
     ctx.coll(COLLECTION).put(sub)
     for spec, price in zip(specs, prices, strict=True):
         q = spec.get("quantity")
@@ -843,10 +844,12 @@ def update(ctx: Ctx) -> dict[str, Any]:
         raise errors.invalid(
             "Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end"
         )
-    if p.get("default_payment_method"):
-        from .payment_methods import resolve
+    default_pm = p.get("default_payment_method")
+    if default_pm:
+        from .payment_methods import customer_pm
 
-        resolve(ctx, p["default_payment_method"], "default_payment_method")
+        param = "default_payment_method"
+        default_pm = customer_pm(ctx, sub["customer"], default_pm, param)["id"]
     old = jcopy(sub)
     behavior = p.get("proration_behavior") or "create_prorations"
     at = p.get("proration_date") or now
@@ -861,7 +864,7 @@ def update(ctx: Ctx) -> dict[str, Any]:
         cd = p["cancellation_details"] or {}
         sub["cancellation_details"] = {**sub["cancellation_details"], **cd}
     if "default_payment_method" in p:
-        sub["default_payment_method"] = p["default_payment_method"]
+        sub["default_payment_method"] = default_pm
     if p.get("collection_method"):
         sub["collection_method"] = p["collection_method"]
         sub["days_until_due"] = (
