@@ -92,3 +92,30 @@ def test_send_invoice_subscription(client: stripe.StripeClient) -> None:
     assert sub.status == "active"
     inv = client.v1.invoices.retrieve(sub.latest_invoice)  # type: ignore[arg-type]
     assert inv.status == "open" and inv.due_date == T0 + 30 * 86400 and inv.attempt_count == 0
+
+
+def test_send_finalizes_a_draft_and_emits_sent(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(params={"email": "bob@example.com"})
+    client.v1.invoice_items.create(params={"customer": cus.id, "amount": 2000, "currency": "usd"})
+    inv = client.v1.invoices.create(
+        params={
+            "customer": cus.id,
+            "collection_method": "send_invoice",
+            "days_until_due": 7,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
+    assert inv.status == "draft"
+    sent = client.v1.invoices.send_invoice(str(inv.id))
+    assert sent.status == "open" and sent.number and sent.amount_due == 2000
+    types = [e.type for e in reversed(client.v1.events.list().data)]
+    assert types[-2:] == ["invoice.finalized", "invoice.sent"]
+    again = client.v1.invoices.send_invoice(str(inv.id))  # an open invoice can be resent
+    assert again.status == "open"
+    assert [e.type for e in client.v1.events.list().data].count("invoice.sent") == 2
+    client.v1.invoices.void_invoice(str(inv.id))
+    with pytest.raises(stripe.InvalidRequestError, match="voided"):
+        client.v1.invoices.send_invoice(str(inv.id))
+    auto = client.v1.invoices.create(params={"customer": cus.id})
+    with pytest.raises(stripe.InvalidRequestError, match="send_invoice"):
+        client.v1.invoices.send_invoice(str(auto.id))

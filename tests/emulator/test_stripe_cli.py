@@ -66,6 +66,7 @@ TRIGGERS = [
     "invoice.payment_failed",
     "invoice.marked_uncollectible",
     "invoice.voided",
+    "invoice.sent",
     "invoiceitem.created",
     "invoiceitem.deleted",
     "subscription.payment_succeeded",

@@ -770,6 +770,22 @@ def mark_uncollectible(ctx: Ctx) -> dict[str, Any]:
     return inv
 
 
+def send(ctx: Ctx) -> dict[str, Any]:
+    """Email the invoice now (test mode sends no email, only ``invoice.sent``); a draft is
+    finalized first. Only for ``collection_method=send_invoice``; not for a void invoice."""
+    inv = _get(ctx)
+    if inv["collection_method"] != "send_invoice":
+        raise errors.invalid(
+            "You can only manually send an invoice if its collection method is 'send_invoice'."
+        )
+    if inv["status"] == "void":
+        raise errors.invalid("You can't send an invoice that has been voided.")
+    if inv["status"] == "draft":
+        finalize(ctx, inv, billing.now_for(ctx, inv["customer"]))
+    billing.emit(ctx, "invoice.sent", inv)
+    return inv
+
+
 def paginate(ctx: Ctx, items: list[dict[str, Any]], url: str) -> dict[str, Any]:
     """Paginate an embedded list (oldest first, like Stripe's invoice lines)."""
     p = ctx.params
@@ -818,5 +834,6 @@ ROUTES = [
     Route("POST", "/v1/invoices/{id}/pay", pay, PAY_PARAMS),
     Route("POST", "/v1/invoices/{id}/void", void_handler),
     Route("POST", "/v1/invoices/{id}/mark_uncollectible", mark_uncollectible),
+    Route("POST", "/v1/invoices/{id}/send", send),
     Route("GET", "/v1/invoices/{id}/lines", lines, LINES_LIST),
 ]
