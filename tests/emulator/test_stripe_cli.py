@@ -57,6 +57,7 @@ TRIGGERS = [
     "customer.subscription.updated",
     "customer.subscription.deleted",
     "customer.subscription.trial_will_end",
+    "customer.subscription.paused",
     "invoice.created",
     "invoice.deleted",
     "invoice.finalized",

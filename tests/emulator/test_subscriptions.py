@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from .billing_helpers import DAY, T0, advance, clocked_customer, price
+from .billing_helpers import DAY, T0, advance, attach_default, clocked_customer, price
 
 
 def test_create_pays_first_invoice_and_expands(client: stripe.StripeClient) -> None:
@@ -240,3 +240,78 @@ def test_default_payment_method_must_be_the_customers(client: stripe.StripeClien
         client.v1.subscriptions.update(sub.id, params={"default_payment_method": theirs.id})
     assert e.value.param == "default_payment_method"
     assert client.v1.subscriptions.retrieve(sub.id).default_payment_method is None
+
+
+def _trial_sub(
+    client: stripe.StripeClient, customer: str, behavior: str, days: int = 7
+) -> stripe.Subscription:
+    return client.v1.subscriptions.create(
+        params={
+            "customer": customer,
+            "items": [{"price": price(client).id}],
+            "trial_period_days": days,
+            "trial_settings": {"end_behavior": {"missing_payment_method": behavior}},  # type: ignore[typeddict-item]
+        }
+    )
+
+
+def test_trial_end_without_payment_method_pauses_then_resume(
+    client: stripe.StripeClient,
+) -> None:
+    clock, cus, _ = clocked_customer(client, pm=None)
+    sub = _trial_sub(client, cus.id, "pause")
+    assert sub.trial_settings is not None
+    assert sub.trial_settings.end_behavior.missing_payment_method == "pause"
+    n_invoices = len(client.v1.invoices.list(params={"customer": cus.id}).data)
+    paused = client.v1.subscriptions.update(sub.id, params={"trial_end": "now"})
+    assert paused.status == "paused"
+    evts = list(reversed(client.v1.events.list(params={"limit": 100}).data))
+    assert [e.type for e in evts[-2:]] == [
+        "customer.subscription.updated",
+        "customer.subscription.paused",
+    ]
+    assert evts[-2].data.previous_attributes["status"] == "trialing"  # type: ignore[index]
+    assert len(client.v1.invoices.list(params={"customer": cus.id}).data) == n_invoices
+    advance(client, clock.id, T0 + 40 * DAY)  # paused: nothing renews
+    assert client.v1.subscriptions.retrieve(sub.id).status == "paused"
+    assert len(client.v1.invoices.list(params={"customer": cus.id}).data) == n_invoices
+    listed = client.v1.subscriptions.list(params={"status": "paused"}).data
+    assert [s.id for s in listed] == [sub.id]
+
+    with pytest.raises(stripe.InvalidRequestError, match="paused"):
+        client.v1.subscriptions.resume(
+            _trial_sub(client, cus.id, "pause").id, params={"billing_cycle_anchor": "now"}
+        )
+    attach_default(client, cus.id, "pm_card_visa")
+    resumed = client.v1.subscriptions.resume(sub.id)
+    assert resumed.status == "active"
+    assert resumed.billing_cycle_anchor == T0 + 40 * DAY
+    inv = client.v1.invoices.retrieve(str(resumed.latest_invoice))
+    assert inv.status == "paid" and inv.amount_paid == 2000
+    types = [e.type for e in client.v1.events.list(params={"limit": 5}).data]
+    assert types[0] == "customer.subscription.resumed"
+
+
+def test_trial_end_without_payment_method_cancel_or_invoice(
+    client: stripe.StripeClient,
+) -> None:
+    clock, cus, _ = clocked_customer(client, pm=None)
+    canceled = _trial_sub(client, cus.id, "cancel", days=2)
+    invoiced = _trial_sub(client, cus.id, "create_invoice", days=2)
+    late = _trial_sub(client, cus.id, "pause", days=2)
+    client.v1.subscriptions.update(
+        late.id,
+        params={"trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}}},  # type: ignore[typeddict-item]
+    )
+    advance(client, clock.id, T0 + 2 * DAY + 60)
+    got = client.v1.subscriptions.retrieve(canceled.id)
+    assert got.status == "canceled" and got.ended_at == T0 + 2 * DAY
+    assert client.v1.subscriptions.retrieve(invoiced.id).status in ("active", "past_due")
+    assert client.v1.subscriptions.retrieve(late.id).status != "paused"
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
+    assert "customer.subscription.deleted" in types
+    assert "customer.subscription.paused" not in types
+    # with a default card the trial simply ends
+    _c2, cus2, _pm = clocked_customer(client)
+    paid = _trial_sub(client, cus2.id, "pause")
+    assert client.v1.subscriptions.update(paid.id, params={"trial_end": "now"}).status == "active"

@@ -67,12 +67,21 @@ PAYMENT_BEHAVIOR = Enum(
     "default_incomplete", "allow_incomplete", "error_if_incomplete", "pending_if_incomplete"
 )
 CANCELLATION_DETAILS = Obj({"comment": Str(), "feedback": Str()})
+TRIAL_SETTINGS = Obj(
+    {
+        "end_behavior": Obj(
+            {"missing_payment_method": Enum("cancel", "create_invoice", "pause", required=True)},
+            required=True,
+        )
+    }
+)
 CREATE_PARAMS: Schema = {
     "customer": Str(required=True),
     "items": ListOf(ITEM, required=True),
     "default_payment_method": Str(),
     "trial_period_days": Int(min_value=0),
     "trial_end": TrialEnd(),
+    "trial_settings": TRIAL_SETTINGS,
     "cancel_at_period_end": Bool(),
     "cancel_at": Int(),
     "payment_behavior": PAYMENT_BEHAVIOR,
@@ -93,12 +102,19 @@ UPDATE_PARAMS: Schema = {
     "cancellation_details": CANCELLATION_DETAILS,
     "default_payment_method": Str(),
     "trial_end": TrialEnd(),
+    "trial_settings": TRIAL_SETTINGS,
     "metadata": Metadata(),
     "description": Str(max_length=500),
     "collection_method": Enum("charge_automatically", "send_invoice"),
     "days_until_due": Int(min_value=0),
     "payment_behavior": PAYMENT_BEHAVIOR,
     "off_session": Bool(),
+}
+# Resuming restarts the billing cycle now (``unchanged`` anchors are not modelled).
+RESUME_PARAMS: Schema = {
+    "billing_cycle_anchor": Enum("now"),
+    "proration_behavior": PRORATION,
+    "proration_date": Int(),
 }
 CANCEL_PARAMS: Schema = {
     "invoice_now": Bool(),
@@ -360,6 +376,43 @@ def _card_error(err: dict[str, Any]) -> errors.StripeError:
     )
 
 
+def _trial_settings(value: dict[str, Any] | None) -> dict[str, Any]:
+    behavior = ((value or {}).get("end_behavior") or {}).get("missing_payment_method")
+    return {"end_behavior": {"missing_payment_method": behavior or "create_invoice"}}
+
+
+def _has_payment_method(ctx: Ctx, sub: dict[str, Any]) -> bool:
+    """A default payment method on the subscription or its customer."""
+    if sub.get("default_payment_method") or sub.get("default_source"):
+        return True
+    cus = ctx.coll("customer").get(sub["customer"]) or {}
+    settings = cus.get("invoice_settings") or {}
+    return bool(settings.get("default_payment_method") or cus.get("default_source"))
+
+
+def _end_trial_without_payment_method(ctx: Ctx, sub: dict[str, Any], at: int) -> bool:
+    """``trial_settings.end_behavior.missing_payment_method`` at the end of a trial.
+
+    ``pause``: the subscription becomes ``paused`` (no invoice; ``updated`` and
+    ``customer.subscription.paused``); ``cancel``: it is canceled. Returns True if
+    either happened, False when the trial ends normally (``create_invoice``, or a
+    payment method is there).
+    """
+    behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+    if behavior == "create_invoice" or _has_payment_method(ctx, sub):
+        return False
+    if behavior == "cancel":
+        cancel_now(ctx, sub, at, "cancellation_requested")
+        return True
+    old = jcopy(sub)
+    sub["status"] = "paused"
+    for kind in ("period_end", "trial_will_end"):
+        billing.clear_timer(ctx, kind, sub["id"])
+    _save(ctx, sub, old)
+    billing.emit(ctx, "customer.subscription.paused", sub)
+    return True
+
+
 def _schedule(ctx: Ctx, sub: dict[str, Any], now: int) -> None:
     _start, end = _period(sub)
     billing.set_timer(ctx, "period_end", sub["id"], end, sub["customer"])
@@ -452,7 +505,7 @@ def create_subscription(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         status="trialing" if trial_end else "incomplete",
         test_clock=cus.get("test_clock"),
         trial_end=trial_end,
-        trial_settings={"end_behavior": {"missing_payment_method": "create_invoice"}},
+        trial_settings=_trial_settings(p.get("trial_settings")),
         trial_start=now if trial_end else None,
     )
     if sub["cancel_at_period_end"]:
@@ -603,7 +656,7 @@ def _renew(ctx: Ctx, sub: dict[str, Any], at: int, *, immediate: bool = False) -
     for item in _items(sub):
         item["current_period_start"] = at
         item["current_period_end"] = new_end
-    if sub["status"] == "trialing":
+    if sub["status"] in ("trialing", "paused"):
         sub["status"] = "active"
     auto_advance = sub["status"] != "unpaid"
     inv = _subscription_invoice(
@@ -633,6 +686,8 @@ def run_period_end(ctx: Ctx, sub_id: str, at: int) -> None:
         return
     if sub["cancel_at_period_end"] or (sub.get("cancel_at") and sub["cancel_at"] <= at):
         cancel_now(ctx, sub, at, "cancellation_requested")
+        return
+    if sub["status"] == "trialing" and _end_trial_without_payment_method(ctx, sub, at):
         return
     _renew(ctx, sub, at)
 
@@ -900,13 +955,33 @@ def update(ctx: Ctx) -> dict[str, Any]:
                 for item in _items(sub):
                     item["current_period_end"] = te
             _schedule(ctx, sub, now)
+    if "trial_settings" in p:
+        sub["trial_settings"] = _trial_settings(p["trial_settings"])
     if renew_now:
         _save(ctx, sub, old)
+        if _end_trial_without_payment_method(ctx, sub, now):
+            return sub
         old = jcopy(sub)
         _renew(ctx, sub, now, immediate=True)
     elif prorated and behavior == "always_invoice":
         _invoice_prorations_now(ctx, sub, now, p.get("payment_behavior"))
     return _save(ctx, sub, old)
+
+
+def resume(ctx: Ctx) -> dict[str, Any]:
+    """Resume a paused subscription: a new period from now, invoiced and charged at once
+    (``active`` if paid, ``past_due`` if not), then ``customer.subscription.resumed``."""
+    sub = _get(ctx)
+    if sub["status"] != "paused":
+        raise errors.invalid(
+            f"You can only resume subscriptions with a status of `paused`. This subscription "
+            f"has a status of `{sub['status']}`."
+        )
+    now = billing.now_for(ctx, sub["customer"])
+    sub["billing_cycle_anchor"] = now
+    _renew(ctx, sub, now, immediate=True)
+    billing.emit(ctx, "customer.subscription.resumed", sub)
+    return sub
 
 
 def cancel(ctx: Ctx) -> dict[str, Any]:
@@ -1150,6 +1225,7 @@ ROUTES = [
     Route("GET", "/v1/subscriptions", list_, LIST),
     Route("GET", "/v1/subscriptions/{id}", retrieve),
     Route("POST", "/v1/subscriptions/{id}", update, UPDATE_PARAMS),
+    Route("POST", "/v1/subscriptions/{id}/resume", resume, RESUME_PARAMS),
     Route("DELETE", "/v1/subscriptions/{id}", cancel, CANCEL_PARAMS),
     Route("POST", "/v1/subscription_items", item_create, ITEM_CREATE),
     Route("GET", "/v1/subscription_items", item_list, ITEM_LIST),
