@@ -153,6 +153,9 @@ class BillingSettings:
     subscription becomes ``end_of_dunning`` (``canceled``, Stripe's default, or
     ``unpaid``); invoices stay ``open`` unless ``mark_uncollectible_after_dunning``.
     ``finalize_delay``: renewal invoices stay draft this long (Stripe: ~1 hour).
+    ``async_payment_delay``: delayed-notification payments (SEPA Direct Debit) settle
+    this long after confirmation; 0 settles them right after the confirming request,
+    as automatic events (Stripe's test IBANs settle within seconds to minutes).
     """
 
     retry_days: tuple[int, ...] = (3, 5, 7)
@@ -161,6 +164,7 @@ class BillingSettings:
     finalize_delay: int = HOUR
     trial_will_end_days: int = 3
     incomplete_expiry: int = 23 * HOUR
+    async_payment_delay: int = 0
 
 
 _STATE_SETTINGS: weakref.WeakKeyDictionary[Any, BillingSettings] = weakref.WeakKeyDictionary()
@@ -259,6 +263,7 @@ PRIORITY = {
     "finalize": 2,
     "retry": 3,
     "expire_incomplete": 4,
+    "settle": 5,
 }
 Handler = Callable[["Ctx", str, int], None]
 HANDLERS: dict[str, Handler] = {}

@@ -252,7 +252,12 @@ def test_create_update_and_list_options(client: stripe.StripeClient) -> None:
         ({"type": "card"}, "card"),
         ({"type": "card", "card": {"token": "tok_nope"}}, "card[token]"),
         ({"type": "card", "card": {"number": "4242424242424242"}}, "card[exp_month]"),
-        ({"type": "sepa_debit"}, "type"),
+        ({"type": "ideal"}, "type"),
+        ({"type": "sepa_debit"}, "sepa_debit"),
+        (
+            {"type": "sepa_debit", "sepa_debit": {"iban": "AT611904300234573202"}},
+            "sepa_debit[iban]",
+        ),
     ):
         with pytest.raises(stripe.InvalidRequestError) as exc:
             client.v1.payment_methods.create(params=params)  # type: ignore[arg-type]

@@ -74,6 +74,8 @@ TRIGGERS = [
     "subscription.payment_failed",
     "checkout.session.completed",
     "checkout.session.expired",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
     "product.created",
     "product.updated",
     "product.deleted",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import cards
+from .. import billing, cards
 from ..common import CREATED_FILTER, LIST_PARAMS, apply_metadata, list_response, update_object
 from ..ids import BASE62
 from ..routing import Ctx, Route
 from ..schema import Enum, Metadata, Obj, Schema, Str
 from ..shapes import Blank, jcopy
-from .payment_methods import EMPTY_BILLING
+from .payment_methods import ASYNC_TYPES, EMPTY_BILLING
 
 COLLECTION = "charge"
 PREFIX = "ch"
@@ -98,6 +98,43 @@ def card_details(pm: dict[str, Any], amount: int, *, success: bool) -> dict[str,
     }
 
 
+def method_details(pm: dict[str, Any], amount: int, *, success: bool) -> dict[str, Any]:
+    """``payment_method_details`` of a charge of ``pm``."""
+    kind = pm["type"]
+    if kind == "card":
+        return {"card": card_details(pm, amount, success=success), "type": "card"}
+    details = {k: v for k, v in pm[kind].items() if k != "generated_from"}
+    details["mandate"] = None
+    return {kind: details, "type": kind}
+
+
+_PENDING_OUTCOME = {**_SUCCESS_OUTCOME, "risk_level": "not_assessed"}
+# How a failing SEPA test debit fails.
+DEBIT_FAILURE = (
+    "insufficient_funds",
+    "The customer's account has insufficient funds to cover this payment.",
+)
+
+
+def settle_charge(ctx: Ctx, ch: dict[str, Any], *, success: bool) -> None:
+    """A pending (delayed-notification) charge succeeds or fails."""
+    old = dict(ch)
+    if success:
+        ch.update(status="succeeded", paid=True)
+    else:
+        ch.update(
+            status="failed",
+            paid=False,
+            captured=False,
+            amount_captured=0,
+            failure_code=DEBIT_FAILURE[0],
+            failure_message=DEBIT_FAILURE[1],
+            receipt_url=None,
+        )
+    ctx.coll(COLLECTION).reindex(ch["id"], old)
+    billing.emit(ctx, "charge.succeeded" if success else "charge.failed", ch)
+
+
 def record_charge(
     ctx: Ctx,
     pi: dict[str, Any],
@@ -109,6 +146,7 @@ def record_charge(
     """Store the charge for one confirmation attempt of ``pi``; emit charge.succeeded/failed."""
     cid = ctx.new_id(PREFIX, ID_LENGTH)
     success = decline is None
+    pending = success and pm["type"] in ASYNC_TYPES
     amount = pi["amount"]
     risk = ctx.state.rng.randint(0, 64) if decline is None or decline.risk_level == "normal" else 95
     ch = BLANK.new(
@@ -126,15 +164,14 @@ def record_charge(
         failure_message=None if decline is None else decline.message,
         metadata=dict(pi.get("metadata") or {}),
         outcome=(
-            {**_SUCCESS_OUTCOME, "risk_score": risk} if decline is None else decline.outcome(risk)
+            (dict(_PENDING_OUTCOME) if pending else {**_SUCCESS_OUTCOME, "risk_score": risk})
+            if decline is None
+            else decline.outcome(risk)
         ),
-        paid=success,
+        paid=success and not pending,
         payment_intent=pi["id"],
         payment_method=pm["id"],
-        payment_method_details={
-            "card": card_details(pm, amount, success=success),
-            "type": "card",
-        },
+        payment_method_details=method_details(pm, amount, success=success),
         receipt_email=pi.get("receipt_email"),
         receipt_url=(
             f"https://pay.stripe.com/receipts/payment/{ctx.state.ids.token(BASE62, 96)}"
@@ -145,11 +182,14 @@ def record_charge(
         statement_descriptor=pi.get("statement_descriptor"),
         statement_descriptor_suffix=pi.get("statement_descriptor_suffix"),
         shipping=jcopy(pi["shipping"]) if pi.get("shipping") else None,
-        status="succeeded" if success else "failed",
+        status=("pending" if pending else "succeeded") if success else "failed",
         transfer_group=pi.get("transfer_group"),
     )
     ctx.coll(COLLECTION).put(ch)
-    ctx.emit("charge.succeeded" if success else "charge.failed", ch)
+    if pending:
+        ctx.emit("charge.pending", ch)
+    else:
+        ctx.emit("charge.succeeded" if success else "charge.failed", ch)
     return ch
 
 

@@ -305,6 +305,7 @@ def complete_session(
             description=pid.get("description"),
             metadata=pid.get("metadata"),
             shipping_details=pid.get("shipping"),
+            payment_method_types=[pm["type"]],
         )
         if err is not None:
             raise errors.StripeError(
@@ -315,7 +316,7 @@ def complete_session(
                 decline_code=err.get("decline_code"),
             )
         changes["payment_intent"] = pi["id"]
-        changes["payment_status"] = "paid"
+        changes["payment_status"] = "unpaid" if pi["status"] == "processing" else "paid"
     else:
         changes["setup_intent"] = _setup_intent(ctx, cus, pm)
         changes["payment_status"] = "no_payment_required"
@@ -323,6 +324,18 @@ def complete_session(
     ctx.coll(COLLECTION).reindex(obj["id"], old)
     billing.emit(ctx, "checkout.session.completed", obj)
     return obj
+
+
+def on_payment_settled(ctx: Ctx, pi: dict[str, Any], *, success: bool) -> None:
+    """A delayed-notification payment of a completed session settled: the session is
+    paid (``checkout.session.async_payment_succeeded``) or not (``..._failed``)."""
+    for obj in ctx.coll(COLLECTION).lookup("payment_intent", pi["id"]):
+        if success:
+            old = dict(obj)
+            obj["payment_status"] = "paid"
+            ctx.coll(COLLECTION).reindex(obj["id"], old)
+        kind = "succeeded" if success else "failed"
+        billing.emit(ctx, f"checkout.session.async_payment_{kind}", obj)
 
 
 def _guest(ctx: Ctx, pm: dict[str, Any]) -> str:
@@ -349,7 +362,9 @@ def _setup_intent(ctx: Ctx, cus: dict[str, Any] | None, pm: dict[str, Any]) -> s
 
 
 def complete(ctx: Ctx) -> dict[str, Any]:
-    return complete_session(ctx, ctx.path_params["id"], ctx.params.get("payment_method"))
+    out = jcopy(complete_session(ctx, ctx.path_params["id"], ctx.params.get("payment_method")))
+    billing.catch_up(ctx)  # a delayed-notification payment may settle right after
+    return out
 
 
 ROUTES = [

@@ -475,6 +475,14 @@ def attempt_payment(
     if error is None and pi.get("status") == "succeeded":
         mark_paid(ctx, inv, now, pi)
         return None
+    if error is None and pi.get("status") == "processing":
+        # A delayed-notification debit: the invoice stays open until it settles.
+        inv["payment_intent"] = pi["id"]
+        inv["charge"] = pi.get("latest_charge")
+        inv["next_payment_attempt"] = None
+        _add_payment(ctx, inv, pi, "open", now)
+        ctx.coll(COLLECTION).touch(inv["id"])
+        return None
     # No test card needs authentication here, so a PaymentIntent that did not succeed
     # always comes with an error.
     err = error or {"type": errors.CARD_ERROR, "message": "Your card was declined."}
@@ -504,6 +512,22 @@ def attempt_payment(
 
         on_invoice_payment_failed(ctx, inv, now, final=final)
     return err
+
+
+def on_payment_settled(ctx: Ctx, pi: dict[str, Any], now: int, *, success: bool) -> None:
+    """The debit an open invoice was waiting for settled: paid, or ``payment_failed``."""
+    if not pi.get("customer"):
+        return
+    for inv in ctx.coll(COLLECTION).lookup("customer", pi["customer"]):
+        if inv.get("payment_intent") != pi["id"] or inv["status"] != "open":
+            continue
+        if success:
+            inv["payments"]["data"] = [
+                x for x in inv["payments"]["data"] if x["payment"]["payment_intent"] != pi["id"]
+            ]
+            mark_paid(ctx, inv, now, pi)
+        else:
+            billing.emit(ctx, "invoice.payment_failed", inv)
 
 
 def void(ctx: Ctx, inv: dict[str, Any], now: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import cards, errors
+from .. import billing, cards, errors
 from ..cards import CardError, ObjectError
 from ..common import CREATED_FILTER, LIST_PARAMS, apply_metadata, list_response
 from ..ids import BASE62
@@ -280,6 +280,14 @@ def attempt(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any] 
         payment_methods.attach(ctx, pm, pi["customer"], validate=False)
     ch = charges.record_charge(ctx, pi, pm, decline, capture=capture)
     pi["latest_charge"] = ch["id"]
+    if decline is None and pm["type"] in payment_methods.ASYNC_TYPES:
+        pi.update(status="processing", last_payment_error=None, payment_method=pm["id"])
+        _save(ctx, pi, old)
+        ctx.emit("payment_intent.processing", pi)
+        at = ctx.state.now_for(pi.get("customer"), ctx.account)
+        delay = billing.settings(ctx.state, ctx.account).async_payment_delay
+        billing.set_timer(ctx, "settle", pi["id"], at + delay, pi.get("customer"))
+        return None
     if decline is not None:
         err = decline.error(charge=ch["id"], payment_method=jcopy(pm))
         pi.update(status="requires_payment_method", last_payment_error=err, payment_method=None)
@@ -299,6 +307,53 @@ def attempt(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any] 
     return None
 
 
+def run_settle(ctx: Ctx, pi_id: str, at: int) -> None:
+    """A delayed-notification payment settles: charge and intent succeed, or fail
+    (the intent back to ``requires_payment_method``); Checkout and invoices follow."""
+    pi = ctx.coll(COLLECTION).get(pi_id)
+    if pi is None or pi["status"] != "processing":
+        return
+    pm = ctx.coll(payment_methods.COLLECTION).get(pi["payment_method"] or "")
+    ch = ctx.coll(charges.COLLECTION).get(pi["latest_charge"] or "")
+    success = pm is None or payment_methods.settles(pm)
+    if ch is not None:
+        charges.settle_charge(ctx, ch, success=success)
+    old = dict(pi)
+    if success:
+        pi.update(status="succeeded", amount_received=pi["amount"])
+        _save(ctx, pi, old)
+        billing.emit(ctx, "payment_intent.succeeded", pi)
+    else:
+        code, message = charges.DEBIT_FAILURE
+        err = {
+            "charge": pi["latest_charge"],
+            "code": code,
+            "decline_code": None,
+            "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+            "message": message,
+            "payment_method": jcopy(pm),
+            "type": errors.CARD_ERROR,
+        }
+        pi.update(status="requires_payment_method", last_payment_error=err, payment_method=None)
+        _save(ctx, pi, old)
+        billing.emit(ctx, "payment_intent.payment_failed", pi)
+    from . import checkout_sessions, invoices
+
+    checkout_sessions.on_payment_settled(ctx, pi, success=success)
+    invoices.on_payment_settled(ctx, pi, at, success=success)
+
+
+billing.register_handler("settle", run_settle)
+
+
+def settle_due(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
+    """Run due settlements after a request that confirmed a payment; returns the response
+    as it was before (Stripe answers ``processing``; the settlement follows)."""
+    out = jcopy(obj)
+    billing.catch_up(ctx)
+    return out
+
+
 def charge_customer(
     ctx: Ctx,
     *,
@@ -311,6 +366,7 @@ def charge_customer(
     metadata: dict[str, str] | None = None,
     invoice: str | None = None,
     shipping_details: dict[str, Any] | None = None,
+    payment_method_types: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Create and confirm a PaymentIntent for the customer.
 
@@ -339,7 +395,7 @@ def charge_customer(
         customer=customer,
         description=description,
         metadata=metadata,
-        payment_method_types=["card"],
+        payment_method_types=payment_method_types or ["card"],
         shipping=shipping(shipping_details),
     )
     pm_id = payment_method or (cus.get("invoice_settings") or {}).get("default_payment_method")
@@ -463,11 +519,12 @@ def create(ctx: Ctx) -> dict[str, Any]:
     if p.get("confirm"):
         if pm is None:
             raise _missing_pm(pi)
-        return _confirm(ctx, pi)
+        return settle_due(ctx, _confirm(ctx, pi))
     return pi
 
 
 def retrieve(ctx: Ctx) -> dict[str, Any]:
+    billing.catch_up(ctx)
     return ctx.get_or_404(COLLECTION, ctx.path_params["id"])
 
 
@@ -528,7 +585,7 @@ def confirm(ctx: Ctx) -> dict[str, Any]:
         pi["payment_method"] = pm["id"]
     pi["status"] = "requires_confirmation"
     _save(ctx, pi, old)
-    return _confirm(ctx, pi)
+    return settle_due(ctx, _confirm(ctx, pi))
 
 
 def capture(ctx: Ctx) -> dict[str, Any]:

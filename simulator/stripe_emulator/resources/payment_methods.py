@@ -1,4 +1,4 @@
-"""PaymentMethods (cards): create / retrieve / update / list / attach / detach.
+"""PaymentMethods (cards, SEPA debits): create / retrieve / update / list / attach / detach.
 
 Also ``GET /v1/customers/{id}/payment_methods[/{pm}]`` and the helpers other
 payment resources use: :func:`resolve` (a ``pm_`` id or a ``pm_card_*`` test
@@ -14,7 +14,7 @@ from .. import cards, errors
 from ..common import LIST_PARAMS, apply_metadata, list_response, update_object
 from ..routing import Ctx, Route
 from ..schema import Enum, Int, Metadata, Obj, Schema, Str
-from ..shapes import Blank
+from ..shapes import Blank, jcopy
 
 COLLECTION = "payment_method"
 PREFIX = "pm"
@@ -49,6 +49,7 @@ CREATE_PARAMS: Schema = {
             "token": Str(),
         }
     ),
+    "sepa_debit": Obj({"iban": Str(required=True)}),
     "billing_details": BILLING_DETAILS,
     "metadata": Metadata(),
     "allow_redisplay": ALLOW_REDISPLAY,
@@ -104,6 +105,47 @@ _CARD_BASE: dict[str, Any] = {
 }
 
 
+# Delayed-notification types: a charge stays pending (PaymentIntent ``processing``)
+# until it settles (see ``payment_intents.settle``).
+ASYNC_TYPES = frozenset({"sepa_debit"})
+# Stripe's failing SEPA test IBANs (processing -> requires_payment_method); any other
+# valid IBAN settles successfully (AT611904300234573201 is the usual succeeding one).
+SEPA_FAILING = frozenset({"AT861904300235473202", "IT60X0542811101000000123456"})
+
+
+def _sepa_fingerprint(iban: str) -> str:
+    return cards.fingerprint("sepa:" + iban)
+
+
+_SEPA_FAILING_FINGERPRINTS = frozenset(_sepa_fingerprint(i) for i in SEPA_FAILING)
+
+
+def settles(pm: dict[str, Any]) -> bool:
+    """Whether a debit from this (delayed-notification) PaymentMethod succeeds."""
+    return (pm.get("sepa_debit") or {}).get("fingerprint") not in _SEPA_FAILING_FINGERPRINTS
+
+
+def iban_ok(iban: str) -> bool:
+    """ISO 13616: two letters, two check digits, then letters/digits; mod 97 == 1."""
+    if not 15 <= len(iban) <= 34 or not iban.isascii() or not iban.isalnum():
+        return False
+    if not iban[:2].isalpha() or not iban[2:4].isdigit():
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def sepa_details(iban: str) -> dict[str, Any]:
+    return {
+        "bank_code": iban[4:9],
+        "branch_code": "",
+        "country": iban[:2],
+        "fingerprint": _sepa_fingerprint(iban),
+        "generated_from": {"charge": None, "setup_attempt": None},
+        "last4": iban[-4:],
+    }
+
+
 def _card_error(message: str, code: str, param: str) -> errors.StripeError:
     return errors.StripeError(402, errors.CARD_ERROR, message, code=code, param=param)
 
@@ -149,8 +191,12 @@ def card_details(number: str, exp_month: int, exp_year: int, cvc: str | None) ->
     return card
 
 
-def _new_pm(ctx: Ctx, card: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    pm = BLANK.new(id=ctx.new_id(PREFIX, ID_LENGTH), created=ctx.now(), type="card", card=card)
+def _new_pm(
+    ctx: Ctx, details: dict[str, Any], pm_type: str = "card", **fields: Any
+) -> dict[str, Any]:
+    pm = BLANK.new(id=ctx.new_id(PREFIX, ID_LENGTH), created=ctx.now(), type=pm_type)
+    pm.pop("card")
+    pm[pm_type] = details
     pm.update(fields)
     ctx.coll(COLLECTION).put(pm)
     return pm
@@ -299,13 +345,16 @@ def create(ctx: Ctx) -> dict[str, Any]:
     if p.get("payment_method") is not None:
         # Cloning a customer's PaymentMethod (Connect); keep the shape simple.
         src = resolve(ctx, p["payment_method"])
-        return _new_pm(ctx, dict(src["card"]), billing_details=dict(src["billing_details"]))
-    if p["type"] != "card":
+        kind = src["type"]
+        return _new_pm(ctx, jcopy(src[kind]), kind, billing_details=jcopy(src["billing_details"]))
+    if p["type"] not in ("card", "sepa_debit"):
         raise errors.invalid(
             f"The payment method type provided: {p['type']} is invalid. This emulator "
-            "supports card PaymentMethods only.",
+            "supports card and sepa_debit PaymentMethods only.",
             "type",
         )
+    if p["type"] == "sepa_debit":
+        return _create_sepa(ctx, p)
     card_p = p.get("card")
     if not card_p:
         raise errors.parameter_missing("card")
@@ -329,6 +378,14 @@ def create(ctx: Ctx) -> dict[str, Any]:
         if cvc is not None and (not cvc.isdigit() or len(cvc) not in (3, want)):
             raise _card_error("Your card's security code is invalid.", "invalid_cvc", "card[cvc]")
         card = card_details(number, card_p["exp_month"], card_p["exp_year"], cvc)
+    pm = _new_pm(ctx, card, **_fields(p))
+    if p.get("customer"):
+        customer_or_400(ctx, p["customer"])
+        attach(ctx, pm, p["customer"])
+    return pm
+
+
+def _fields(p: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "billing_details" in p:
         fields["billing_details"] = _billing(p["billing_details"] or {}, EMPTY_BILLING)
@@ -336,9 +393,24 @@ def create(ctx: Ctx) -> dict[str, Any]:
         fields["metadata"] = apply_metadata({}, p["metadata"])
     if p.get("allow_redisplay"):
         fields["allow_redisplay"] = p["allow_redisplay"]
-    pm = _new_pm(ctx, card, **fields)
+    return fields
+
+
+def _create_sepa(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    sepa_p = p.get("sepa_debit")
+    if not sepa_p:
+        raise errors.parameter_missing("sepa_debit")
+    iban = sepa_p["iban"].replace(" ", "").upper()
+    if not iban_ok(iban):
+        raise errors.invalid(
+            "The IBAN you provided appears to be invalid.",
+            "sepa_debit[iban]",
+            "invalid_bank_account_iban",
+        )
     if p.get("customer"):
         customer_or_400(ctx, p["customer"])
+    pm = _new_pm(ctx, sepa_details(iban), "sepa_debit", **_fields(p))
+    if p.get("customer"):
         attach(ctx, pm, p["customer"])
     return pm
 
@@ -362,6 +434,10 @@ def update(ctx: Ctx) -> dict[str, Any]:
     if p.get("allow_redisplay"):
         ch["allow_redisplay"] = p["allow_redisplay"]
     card_p = p.get("card") or {}
+    if card_p and pm["type"] != "card":
+        raise errors.invalid(
+            f"You cannot update the card details of a {pm['type']} PaymentMethod.", "card"
+        )
     if card_p.get("exp_month") is not None or card_p.get("exp_year") is not None:
         month = card_p.get("exp_month") or pm["card"]["exp_month"]
         year = card_p.get("exp_year") or pm["card"]["exp_year"]

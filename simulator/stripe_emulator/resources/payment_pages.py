@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
+from .. import billing, errors
 from ..routing import Ctx, Route
 from ..schema import Int, Schema, Str
 from ..shapes import jcopy
@@ -82,7 +82,9 @@ def confirm(ctx: Ctx) -> dict[str, Any]:
             "expected_amount",
         )
     done = checkout_sessions.complete_session(ctx, session["id"], ctx.params["payment_method"])
-    return page(ctx, done)
+    out = page(ctx, done)
+    billing.catch_up(ctx)  # a delayed-notification payment may settle right after
+    return out
 
 
 ROUTES = [
