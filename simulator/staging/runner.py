@@ -117,6 +117,9 @@ class Simulation:
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
         self.requests = 0
+        # Requests in flight at most; a request's latency is timed from when it has a slot,
+        # so that customers waiting their turn here do not count as the system's latency.
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     # -- one customer's actions ------------------------------------------------------------
 
@@ -124,10 +127,16 @@ class Simulation:
         self, http: httpx.AsyncClient, method: str, path: str, who: Lived | None, **kw: Any
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {who.api_key}"} if who and who.api_key else {}
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.config.concurrency))
         for attempt in range(5):
             self.requests += 1
             try:
-                answer = await http.request(method, path, headers=headers, **kw)
+                async with self._slots[1]:
+                    started = time.perf_counter()
+                    answer = await http.request(method, path, headers=headers, **kw)
+                    answer.extensions["latency"] = time.perf_counter() - started
             except httpx.TransportError:
                 if attempt == 4:
                     raise
@@ -143,11 +152,10 @@ class Simulation:
         model, view = who.expected, who.view
         kind = action.kind
         if kind is Kind.SIGNUP:
-            started = time.perf_counter()
             answer = await self._call(
                 http, "POST", "/api/v1/customers/onboard", None, json=who.person.signup_body()
             )
-            who.signup_latency = time.perf_counter() - started
+            who.signup_latency = answer.extensions["latency"]
             ok = answer.status_code == 201
             if ok:
                 body = answer.json()

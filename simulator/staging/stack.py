@@ -118,6 +118,10 @@ def embedded(
             result.notes["system"] = "deployed"
             yield result
             return
+        if database_url is None:
+            # A fresh file each run: a report folder used before keeps its old database.
+            for stale in workdir.glob("staging.db*"):
+                stale.unlink()
         db_url = database_url or f"sqlite:///{workdir / 'staging.db'}"
         from system.db.migrate import upgrade
 
@@ -175,7 +179,14 @@ def _threads(
                 result.cli_sessions = True
                 yield result
             return
-        asyncio.run(register_webhook_endpoint(services, server.url))
+
+        async def register() -> None:
+            try:
+                await register_webhook_endpoint(services, server.url)
+            finally:
+                await services.stripe.close()  # this loop's session; the server has its own
+
+        asyncio.run(register())
         yield result
 
 
