@@ -24,6 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from system import idempotency
 from system.admin.routes import AdminEndpoints
 from system.billing.routes import BillingEndpoints
 from system.billing.service import BillingPolicy, BillingService
@@ -116,15 +117,24 @@ async def register_webhook_endpoint(services: Services, public_url: str) -> str:
     return secret
 
 
-async def _sync_stripe_forever(services: Services) -> None:
-    """Complete the Stripe side of customers whose signup could not reach Stripe."""
+async def maintain(services: Services) -> dict[str, int]:
+    """One pass of upkeep: complete the Stripe side of customers whose signup could not
+    reach Stripe, and forget idempotent answers older than their time to live."""
+    outcome = await services.provisioning.sync_pending()
+    horizon = services.clock.now() - timedelta(seconds=services.settings.idempotency_ttl_seconds)
+    async with services.engine.begin() as connection:
+        outcome["idempotency_purged"] = await idempotency.purge_older_than(connection, horizon)
+    return outcome
+
+
+async def _maintain_forever(services: Services) -> None:
     interval = services.settings.stripe_sync_interval_seconds
     while True:
         await asyncio.sleep(interval)
         try:
-            await services.provisioning.sync_pending()
-        except Exception:  # keep retrying: a database blip must not end the loop
-            log.exception("stripe sync pass failed")
+            await maintain(services)
+        except Exception:  # keep going: a database blip must not end the loop
+            log.exception("maintenance pass failed")
 
 
 def create_app(
@@ -150,7 +160,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sync_stripe_forever(services)) if background_tasks else None
+        task = asyncio.create_task(_maintain_forever(services)) if background_tasks else None
         try:
             yield
         finally:

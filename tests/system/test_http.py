@@ -137,3 +137,21 @@ def test_a_suspended_customer_keys_are_refused(system: SystemUnderTest) -> None:
         system.client.post("/api/v1/usage/fix-deployed", json=fix, headers=headers).status_code
         == 403
     )
+
+
+def test_maintenance_forgets_old_idempotent_answers(system: SystemUnderTest) -> None:
+    from system.app import maintain
+
+    body = {"email": "idem@example.com", "name": "I"}
+    headers = {"Idempotency-Key": "k-maintain"}
+    assert (
+        system.client.post("/api/v1/customers/onboard", json=body, headers=headers).status_code
+        == 201
+    )
+    assert system.call(maintain, system.services)["idempotency_purged"] == 0
+    system.clock.advance(hours=25)
+    outcome = system.call(maintain, system.services)
+    assert outcome["idempotency_purged"] == 1
+    # The key is free again, and the address is still taken.
+    again = system.client.post("/api/v1/customers/onboard", json=body, headers=headers)
+    assert again.status_code == 409
