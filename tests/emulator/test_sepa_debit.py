@@ -177,3 +177,95 @@ def test_checkout_async_payment(client: stripe.StripeClient, iban: str, outcome:
     assert session.payment_status == ("paid" if outcome == "succeeded" else "unpaid")
     pi = client.v1.payment_intents.retrieve(str(session.payment_intent))
     assert pi.payment_method_types == ["sepa_debit"]
+
+
+def _mandate(client: stripe.StripeClient, mandate_id: str) -> dict[str, Any]:
+    return _page(client, "get", f"/v1/mandates/{mandate_id}")
+
+
+def test_mandate_data_creates_a_mandate_and_slow_iban_waits(client: stripe.StripeClient) -> None:
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": T0})
+    cus = client.v1.customers.create(params={"test_clock": clock.id})
+    pm = _sepa(client, "AT321904300235473204", customer=cus.id)
+    offline = {"customer_acceptance": {"type": "offline", "accepted_at": 1590590577}}
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        client.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "eur", "mandate_data": offline}  # type: ignore[typeddict-item]
+        )
+    assert e.value.param == "mandate_data"
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "customer": cus.id,
+            "payment_method": pm.id,
+            "payment_method_types": ["sepa_debit"],
+            "confirm": True,
+            "mandate_data": offline,  # type: ignore[typeddict-item]
+        }
+    )
+    assert pi.status == "processing"
+    charge = client.v1.charges.retrieve(str(pi.latest_charge))
+    assert charge.status == "pending"
+    mandate_id = charge.to_dict()["payment_method_details"]["sepa_debit"]["mandate"]
+    mandate = _mandate(client, mandate_id)
+    assert mandate["object"] == "mandate" and mandate["payment_method"] == pm.id
+    assert mandate["customer_acceptance"] == {
+        "accepted_at": 1590590577,
+        "offline": {},
+        "type": "offline",
+    }
+    assert mandate["type"] == "single_use" and "multi_use" not in mandate
+    assert mandate["single_use"] == {"amount": 1000, "currency": "eur"}
+    assert mandate["payment_method_details"]["type"] == "sepa_debit"
+    advance(client, clock.id, T0 + 120)  # this test IBAN takes at least three minutes
+    assert client.v1.payment_intents.retrieve(pi.id).status == "processing"
+    advance(client, clock.id, T0 + 180)
+    assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"
+
+    online = {"customer_acceptance": {"type": "online", "online": {"ip_address": "127.0.0.1"}}}
+    reused = client.v1.payment_intents.create(
+        params={
+            "amount": 500,
+            "currency": "eur",
+            "customer": cus.id,
+            "payment_method_types": ["sepa_debit"],
+            "setup_future_usage": "off_session",
+        }
+    )
+    client.v1.payment_intents.confirm(
+        reused.id,
+        params={"payment_method": pm.id, "mandate_data": online},  # type: ignore[typeddict-item]
+    )
+    charge = client.v1.charges.retrieve(
+        str(client.v1.payment_intents.retrieve(reused.id).latest_charge)
+    )
+    multi = _mandate(client, charge.to_dict()["payment_method_details"]["sepa_debit"]["mandate"])
+    assert multi["type"] == "multi_use" and multi["multi_use"] == {}
+    assert multi["customer_acceptance"]["online"] == {"ip_address": "127.0.0.1", "user_agent": None}
+    assert multi["customer_acceptance"]["accepted_at"] == T0 + 180
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        _mandate(client, "mandate_nope")
+    assert e.value.http_status == 404
+
+
+def test_checkout_collects_a_mandate(client: stripe.StripeClient) -> None:
+    pr = client.v1.prices.create(
+        params={"currency": "eur", "unit_amount": 1500, "product_data": {"name": "P"}}
+    )
+    cs = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "payment_method_types": ["sepa_debit"],
+            "line_items": [{"price": pr.id}],
+            "success_url": "https://example.com/ok",
+            "payment_intent_data": {"setup_future_usage": "off_session"},
+        }
+    )
+    pm = _sepa(client)
+    _page(client, "post", f"/v1/payment_pages/{cs.id}/confirm", payment_method=pm.id)
+    session = client.v1.checkout.sessions.retrieve(cs.id)
+    pi = client.v1.payment_intents.retrieve(str(session.payment_intent))
+    charge = client.v1.charges.retrieve(str(pi.latest_charge))
+    mandate = _mandate(client, charge.to_dict()["payment_method_details"]["sepa_debit"]["mandate"])
+    assert mandate["type"] == "multi_use" and mandate["customer_acceptance"]["type"] == "online"

@@ -48,6 +48,7 @@ TRIGGERS = [
     "payment_intent.payment_failed",
     "payment_intent.canceled",
     "payment_intent.amount_capturable_updated",
+    "payment_intent.processing",
     "charge.succeeded",
     "charge.failed",
     "charge.captured",

@@ -18,6 +18,7 @@ from . import (
     events,
     invoice_items,
     invoices,
+    mandates,
     payment_intents,
     payment_methods,
     payment_pages,
@@ -35,7 +36,7 @@ MODULES += [payment_methods, charges, payment_intents]
 MODULES.append(webhook_endpoints)
 MODULES += [setup_intents, refunds]
 MODULES.extend([test_clocks, invoices, invoice_items, subscriptions, checkout_sessions])
-MODULES.append(payment_pages)
+MODULES += [payment_pages, mandates]
 
 
 def register(mod: ModuleType) -> None:

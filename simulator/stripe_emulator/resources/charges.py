@@ -16,6 +16,7 @@ from ..ids import BASE62
 from ..routing import Ctx, Route
 from ..schema import Enum, Metadata, Obj, Schema, Str
 from ..shapes import Blank, jcopy
+from . import mandates
 from .payment_methods import ASYNC_TYPES, EMPTY_BILLING
 
 COLLECTION = "charge"
@@ -98,13 +99,13 @@ def card_details(pm: dict[str, Any], amount: int, *, success: bool) -> dict[str,
     }
 
 
-def method_details(pm: dict[str, Any], amount: int, *, success: bool) -> dict[str, Any]:
-    """``payment_method_details`` of a charge of ``pm``."""
+def method_details(ctx: Ctx, pm: dict[str, Any], amount: int, *, success: bool) -> dict[str, Any]:
+    """``payment_method_details`` of a charge of ``pm`` (a debit names its mandate)."""
     kind = pm["type"]
     if kind == "card":
         return {"card": card_details(pm, amount, success=success), "type": "card"}
     details = {k: v for k, v in pm[kind].items() if k != "generated_from"}
-    details["mandate"] = None
+    details["mandate"] = mandates.latest_for(ctx, pm["id"])
     return {kind: details, "type": kind}
 
 
@@ -171,7 +172,7 @@ def record_charge(
         paid=success and not pending,
         payment_intent=pi["id"],
         payment_method=pm["id"],
-        payment_method_details=method_details(pm, amount, success=success),
+        payment_method_details=method_details(ctx, pm, amount, success=success),
         receipt_email=pi.get("receipt_email"),
         receipt_url=(
             f"https://pay.stripe.com/receipts/payment/{ctx.state.ids.token(BASE62, 96)}"

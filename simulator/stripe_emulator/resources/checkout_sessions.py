@@ -295,6 +295,13 @@ def complete_session(
         changes["payment_status"] = "paid" if paid else "no_payment_required"
     elif mode == "payment":
         pid = opts.get("payment_intent_data") or {}
+        if pm["type"] in payment_methods.ASYNC_TYPES:  # the page collects the mandate
+            from . import mandates
+
+            single = (
+                None if pid.get("setup_future_usage") else (obj["amount_total"], obj["currency"])
+            )
+            mandates.create_for(ctx, pm, mandates.acceptance(ctx, None), single_use=single)
         pi, err = charge_customer(
             ctx,
             customer=cus["id"] if cus else _guest(ctx, pm),

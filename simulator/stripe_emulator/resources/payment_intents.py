@@ -19,7 +19,7 @@ from ..ids import BASE62
 from ..routing import Ctx, Route
 from ..schema import Bool, Enum, Int, ListOf, Metadata, Obj, Schema, Str
 from ..shapes import Blank, jcopy
-from . import charges, payment_methods
+from . import charges, mandates, payment_methods
 from .payment_methods import belongs_check, customer_or_400
 
 COLLECTION = "payment_intent"
@@ -90,6 +90,7 @@ CONFIRM_OPTS: Schema = {
     "return_url": Str(),
     "error_on_requires_action": Bool(),
     "use_stripe_sdk": Bool(),
+    "mandate_data": mandates.MANDATE_DATA,
 }
 CREATE_PARAMS: Schema = {
     **_COMMON,
@@ -286,6 +287,7 @@ def attempt(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any] 
         ctx.emit("payment_intent.processing", pi)
         at = ctx.state.now_for(pi.get("customer"), ctx.account)
         delay = billing.settings(ctx.state, ctx.account).async_payment_delay
+        delay = max(delay, payment_methods.settle_after(pm))
         billing.set_timer(ctx, "settle", pi["id"], at + delay, pi.get("customer"))
         return None
     if decline is not None:
@@ -462,8 +464,16 @@ def _resolve_pm(ctx: Ctx, pm_id: str | None, customer: str | None) -> dict[str, 
 
 
 def _confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
-    """Confirm a stored intent whose ``payment_method`` is set; raise a 402 on decline."""
+    """Confirm a stored intent whose ``payment_method`` is set; raise a 402 on decline.
+
+    A ``sepa_debit`` PaymentMethod confirmed with ``mandate_data`` gets a Mandate.
+    """
     pm = ctx.get_or_404(payment_methods.COLLECTION, pi["payment_method"], "payment_method")
+    data = ctx.params.get("mandate_data")
+    if data and pm["type"] in payment_methods.ASYNC_TYPES:
+        single = None if pi.get("setup_future_usage") else (pi["amount"], pi["currency"])
+        accepted = mandates.acceptance(ctx, data["customer_acceptance"], pi.get("customer"))
+        mandates.create_for(ctx, pm, accepted, single_use=single)
     err = attempt(ctx, pi, pm)
     if err is not None:
         raise CardError({**err, "payment_intent": jcopy(pi)})
@@ -485,10 +495,11 @@ def create(ctx: Ctx) -> dict[str, Any]:
     _check_amount(p["amount"], currency)
     if p.get("automatic_payment_methods") is not None and p.get("payment_method_types"):
         raise errors.parameters_exclusive("automatic_payment_methods", "payment_method_types")
-    if p.get("off_session") is not None and not p.get("confirm"):
-        raise errors.invalid(
-            "You may only specify `off_session` when `confirm` is set to true.", "off_session"
-        )
+    for name in ("off_session", "mandate_data"):
+        if p.get(name) is not None and not p.get("confirm"):
+            raise errors.invalid(
+                f"You may only specify `{name}` when `confirm` is set to true.", name
+            )
     if p.get("customer") is not None:
         customer_or_400(ctx, p["customer"])
     pm = None

@@ -111,6 +111,8 @@ ASYNC_TYPES = frozenset({"sepa_debit"})
 # Stripe's failing SEPA test IBANs (processing -> requires_payment_method); any other
 # valid IBAN settles successfully (AT611904300234573201 is the usual succeeding one).
 SEPA_FAILING = frozenset({"AT861904300235473202", "IT60X0542811101000000123456"})
+# Test IBANs whose debit settles only after at least three minutes (seconds).
+SEPA_SLOW = {"AT321904300235473204": 180}
 
 
 def _sepa_fingerprint(iban: str) -> str:
@@ -118,11 +120,22 @@ def _sepa_fingerprint(iban: str) -> str:
 
 
 _SEPA_FAILING_FINGERPRINTS = frozenset(_sepa_fingerprint(i) for i in SEPA_FAILING)
+_SEPA_SLOW_FINGERPRINTS = {_sepa_fingerprint(i): s for i, s in SEPA_SLOW.items()}
+
+
+def _sepa_fp(pm: dict[str, Any]) -> str | None:
+    fp: str | None = (pm.get("sepa_debit") or {}).get("fingerprint")
+    return fp
 
 
 def settles(pm: dict[str, Any]) -> bool:
     """Whether a debit from this (delayed-notification) PaymentMethod succeeds."""
-    return (pm.get("sepa_debit") or {}).get("fingerprint") not in _SEPA_FAILING_FINGERPRINTS
+    return _sepa_fp(pm) not in _SEPA_FAILING_FINGERPRINTS
+
+
+def settle_after(pm: dict[str, Any]) -> int:
+    """The least time (seconds) a debit from this PaymentMethod takes to settle."""
+    return _SEPA_SLOW_FINGERPRINTS.get(_sepa_fp(pm) or "", 0)
 
 
 def iban_ok(iban: str) -> bool:
