@@ -111,6 +111,12 @@ FRAUDULENT = Decline(
     risk_level="highest",
     outcome_reason="highest_risk_level",
 )
+AUTH_REQUIRED = Decline(
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+    seller_message="The bank returned the decline code `authentication_required`.",
+)
 LIVE_CARD = Decline(
     "card_declined",
     "test_mode_live_card",
@@ -132,6 +138,9 @@ class TestCard:
     country: str = "US"
     attach_decline: Decline | None = None
     charge_decline: Decline | None = None
+    # 3D Secure on every payment and setup: on-session the intent goes to
+    # ``requires_action``; off-session the payment declines ``authentication_required``.
+    auth: bool = False
 
     @property
     def decline_on_charge(self) -> Decline | None:
@@ -161,6 +170,9 @@ _CARDS = [
     TestCard("4000000000000119", "visa", attach_decline=PROCESSING),
     TestCard("4100000000000019", "visa", attach_decline=FRAUDULENT),
     TestCard("4000000000000341", "visa", charge_decline=GENERIC),
+    TestCard("4000002760003184", "visa", auth=True),
+    TestCard("4000000000003220", "visa", auth=True),
+    TestCard("4000000000003063", "visa", auth=True),
 ]
 BY_NUMBER: dict[str, TestCard] = {c.number: c for c in _CARDS}
 
@@ -193,6 +205,9 @@ TOKENS: dict[str, str] = {
     "pm_card_visa_chargeDeclinedProcessingError": "4000000000000119",
     "pm_card_radarBlock": "4100000000000019",
     "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_threeDSecure2Required": "4000000000003220",
+    "pm_card_threeDSecureRequired": "4000000000003063",
 }
 
 
@@ -257,6 +272,26 @@ def decline_on_attach(pm: dict[str, Any]) -> Decline | None:
     if card is None:
         return LIVE_CARD if pm.get("type") == "card" else None
     return card.attach_decline
+
+
+def requires_auth(pm: dict[str, Any]) -> bool:
+    """Whether paying or setting up with this card needs 3D Secure authentication."""
+    card = card_for_fingerprint((pm.get("card") or {}).get("fingerprint"))
+    return card is not None and card.auth
+
+
+def next_action(source: str, client_secret: str, return_url: str | None) -> dict[str, Any]:
+    """An intent's ``next_action`` for 3D Secure (``redirect_to_url`` given a return_url)."""
+    url = f"https://hooks.stripe.com/redirect/authenticate/{source}?client_secret={client_secret}"
+    if return_url:
+        return {
+            "redirect_to_url": {"return_url": return_url, "url": url},
+            "type": "redirect_to_url",
+        }
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {"source": source, "stripe_js": url, "type": "three_d_secure_redirect"},
+    }
 
 
 def decline_on_charge(pm: dict[str, Any]) -> Decline | None:

@@ -322,6 +322,14 @@ def complete_session(
                 code=err.get("code"),
                 decline_code=err.get("decline_code"),
             )
+        if pi["status"] == "requires_action":  # 3D Secure is not modelled on the page
+            raise errors.StripeError(
+                402,
+                errors.CARD_ERROR,
+                "Your card was declined. This transaction requires authentication.",
+                code="authentication_required",
+                decline_code="authentication_required",
+            )
         changes["payment_intent"] = pi["id"]
         changes["payment_status"] = "unpaid" if pi["status"] == "processing" else "paid"
     else:

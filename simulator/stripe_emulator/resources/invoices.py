@@ -445,6 +445,17 @@ def _payment_method_for(ctx: Ctx, inv: dict[str, Any]) -> str | None:
     return None
 
 
+REQUIRES_ACTION = {
+    "code": "invoice_payment_intent_requires_action",
+    "decline_code": None,
+    "message": "This payment requires additional user action before it can be completed "
+    "successfully. Payment can be completed using the PaymentIntent associated with the "
+    "invoice. For more details see: "
+    "https://docs.stripe.com/billing/subscriptions/overview#requires-action",
+    "type": errors.CARD_ERROR,
+}
+
+
 def attempt_payment(
     ctx: Ctx,
     inv: dict[str, Any],
@@ -475,6 +486,14 @@ def attempt_payment(
     if error is None and pi.get("status") == "succeeded":
         mark_paid(ctx, inv, now, pi)
         return None
+    if error is None and pi.get("status") == "requires_action":
+        # 3D Secure on-session: the invoice stays open until the customer authenticates.
+        inv["payment_intent"] = pi["id"]
+        inv["charge"] = None
+        _add_payment(ctx, inv, pi, "open", now)
+        ctx.coll(COLLECTION).touch(inv["id"])
+        billing.emit(ctx, "invoice.payment_action_required", inv)
+        return dict(REQUIRES_ACTION)
     if error is None and pi.get("status") == "processing":
         # A delayed-notification debit: the invoice stays open until it settles.
         inv["payment_intent"] = pi["id"]

@@ -269,14 +269,35 @@ def _save(ctx: Ctx, pi: dict[str, Any], old: dict[str, Any]) -> None:
     ctx.coll(COLLECTION).reindex(pi["id"], old)
 
 
-def attempt(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any] | None:
+def request_action(ctx: Ctx, intent: dict[str, Any]) -> None:
+    """Put ``next_action`` (3D Secure) on a Payment/SetupIntent going to ``requires_action``."""
+    source = "src_" + ctx.state.ids.token(BASE62, 24)
+    secret = "src_client_secret_" + ctx.state.ids.token(BASE62, 24)
+    intent["next_action"] = cards.next_action(source, secret, ctx.params.get("return_url"))
+
+
+def attempt(
+    ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], *, off_session: bool = False
+) -> dict[str, Any] | None:
     """Charge ``pm`` for ``pi``: records the charge, updates ``pi`` and emits events.
 
-    Returns None on success, else the error dict (also stored as ``last_payment_error``).
+    Returns None on success (or ``requires_action``: a card needing 3D Secure,
+    on-session), else the error dict (also stored as ``last_payment_error``).
+    Off-session, such a card declines ``authentication_required``.
     """
     decline = cards.decline_on_charge(pm)
     capture = pi["capture_method"] != "manual"
     old = dict(pi)
+    pi["next_action"] = None
+    if decline is None and cards.requires_auth(pm):
+        if off_session:
+            decline = cards.AUTH_REQUIRED
+        else:
+            pi.update(status="requires_action", last_payment_error=None, payment_method=pm["id"])
+            request_action(ctx, pi)
+            _save(ctx, pi, old)
+            ctx.emit("payment_intent.requires_action", pi)
+            return None
     if decline is None and pi.get("setup_future_usage") and pi.get("customer"):
         payment_methods.attach(ctx, pm, pi["customer"], validate=False)
     ch = charges.record_charge(ctx, pi, pm, decline, capture=capture)
@@ -422,7 +443,7 @@ def charge_customer(
     old = dict(pi)
     pi.update(payment_method=pm["id"], status="requires_confirmation")
     _save(ctx, pi, old)
-    return pi, attempt(ctx, pi, pm)
+    return pi, attempt(ctx, pi, pm, off_session=off_session)
 
 
 # -- HTTP handlers -------------------------------------------------------------
@@ -469,12 +490,13 @@ def _confirm(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
     A ``sepa_debit`` PaymentMethod confirmed with ``mandate_data`` gets a Mandate.
     """
     pm = ctx.get_or_404(payment_methods.COLLECTION, pi["payment_method"], "payment_method")
+    off_session = bool(ctx.params.get("off_session") or ctx.params.get("error_on_requires_action"))
     data = ctx.params.get("mandate_data")
     if data and pm["type"] in payment_methods.ASYNC_TYPES:
         single = None if pi.get("setup_future_usage") else (pi["amount"], pi["currency"])
         accepted = mandates.acceptance(ctx, data["customer_acceptance"], pi.get("customer"))
         mandates.create_for(ctx, pm, accepted, single_use=single)
-    err = attempt(ctx, pi, pm)
+    err = attempt(ctx, pi, pm, off_session=off_session)
     if err is not None:
         raise CardError({**err, "payment_intent": jcopy(pi)})
     return pi
@@ -670,6 +692,7 @@ def cancel(ctx: Ctx) -> dict[str, Any]:
             )
     pi.update(
         status="canceled",
+        next_action=None,
         canceled_at=ctx.now(),
         cancellation_reason=ctx.params.get("cancellation_reason"),
         amount_capturable=0,

@@ -106,10 +106,18 @@ def _confirm(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]
         _save(ctx, si, old)
         ctx.emit("setup_intent.setup_failed", si)
         raise CardError({**err, "setup_intent": jcopy(si)})
+    if cards.requires_auth(pm):
+        from .payment_intents import request_action
+
+        si.update(status="requires_action", last_setup_error=None, payment_method=pm["id"])
+        request_action(ctx, si)
+        _save(ctx, si, old)
+        ctx.emit("setup_intent.requires_action", si)
+        return si
     if si.get("customer"):
         payment_methods.attach(ctx, pm, si["customer"], validate=False)
     payment_methods.mark_cvc_pass(ctx, pm)
-    si.update(status="succeeded", last_setup_error=None, payment_method=pm["id"])
+    si.update(status="succeeded", last_setup_error=None, payment_method=pm["id"], next_action=None)
     _save(ctx, si, old)
     ctx.emit("setup_intent.succeeded", si)
     return si
