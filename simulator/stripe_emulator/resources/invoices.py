@@ -502,8 +502,8 @@ def attempt_payment(
         _add_payment(ctx, inv, pi, "open", now)
         ctx.coll(COLLECTION).touch(inv["id"])
         return None
-    # No test card needs authentication here, so a PaymentIntent that did not succeed
-    # always comes with an error.
+    # Requires-action and processing intents were handled above, so a PaymentIntent that
+    # did not succeed comes with an error.
     err = error or {"type": errors.CARD_ERROR, "message": "Your card was declined."}
     inv["payment_intent"] = pi.get("id") if pi else inv.get("payment_intent")
     inv["charge"] = (pi or {}).get("latest_charge")
