@@ -38,36 +38,54 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 
 
 class ServerThread:
-    """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
+    """An ASGI app served by uvicorn on a loopback port (a free one unless given), in a
+    background thread; `config` overrides uvicorn's settings (e.g. `lifespan="off"`)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "asgi-server",
+        **config: Any,
+    ) -> None:
         import uvicorn
 
+        self.host = host
+        self.name = name
         self._socket = socket.socket()
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind((host, port))
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", backlog=4096
-        )
-        self._server = uvicorn.Server(config)
+        settings: dict[str, Any] = {
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "on",
+            "backlog": 4096,
+            **config,
+        }
+        self._server = uvicorn.Server(uvicorn.Config(app, **settings))
         setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> ServerThread:
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=self.name,
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.005)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import gc
-import socket
-import threading
-import time
 from types import TracebackType
 
 import uvicorn
+
+from simulator.servers import ServerThread
 
 from .app import create_app
 from .clock import Clock
@@ -67,9 +66,7 @@ class EmulatorServer:
         self._owns_state = state is None
         self.host = host
         self._port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._runner: ServerThread | None = None
         self.port = 0
 
     @property
@@ -77,33 +74,22 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmulatorServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        sock.listen(1024)
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        server = uvicorn.Server(_config(self.state, self.host, self.port))
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="stripe-emulator", daemon=True
+        runner = ServerThread(
+            create_app(self.state),
+            host=self.host,
+            port=self._port,
+            name="stripe-emulator",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("stripe emulator failed to start")
-            time.sleep(0.005)
+        self._runner = runner.__enter__()
+        self.port = runner.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
+        if self._runner is not None:
+            self._runner.__exit__(None, None, None)
+            self._runner = None
         if self._owns_state:
             self.state.close()
 

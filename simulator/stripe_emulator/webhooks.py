@@ -684,7 +684,6 @@ class Receiver:
         self.last_at = 0.0
         self._cond = threading.Condition()
         self._server: Any = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -746,44 +745,23 @@ class Receiver:
         return app
 
     def start(self) -> Receiver:
-        import socket
+        from simulator.servers import ServerThread
 
-        import uvicorn
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        sock.listen(1024)
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
+        runner = ServerThread(
             self._app(),
+            port=self.port,
+            name="webhook-receiver",
             lifespan="off",
-            access_log=False,
-            log_level="warning",
             timeout_graceful_shutdown=1,
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="webhook-receiver", daemon=True
-        )
-        self._sock = sock
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("webhook receiver failed to start")
-            time.sleep(0.005)
+        self._server = runner.__enter__()
+        self.port = runner.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if getattr(self, "_sock", None) is not None:
-            self._sock.close()
-        self._server = self._thread = None
+            self._server.__exit__(None, None, None)
+        self._server = None
 
     def __enter__(self) -> Receiver:
         return self.start()
