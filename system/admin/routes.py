@@ -129,28 +129,34 @@ class AdminEndpoints(Pages):
         }
         return self.render(request, "admin/customer.html", context, status)
 
-    async def _load(self, customer_id: str) -> dict[str, Any] | None:
-        async with self.services.engine.connect() as connection:
-            return await provisioning_store.get_customer(connection, customer_id)
-
-    async def customer(self, request: Request) -> Response:
+    async def _staff_on_customer(
+        self, request: Request
+    ) -> tuple[str | None, dict[str, Any] | None, Response | None]:
+        """`_staff`, then the customer the path names: (actor, customer, None), or the
+        response to send instead in the last place."""
         actor, refused = await self._staff(request)
         if refused:
-            return refused
-        assert actor
-        customer = await self._load(request.path_params["customer_id"])
+            return None, None, refused
+        async with self.services.engine.connect() as connection:
+            customer = await provisioning_store.get_customer(
+                connection, request.path_params["customer_id"]
+            )
         if customer is None:
-            return self._not_found(request)
+            return actor, None, self._not_found(request)
+        return actor, customer, None
+
+    async def customer(self, request: Request) -> Response:
+        actor, customer, refused = await self._staff_on_customer(request)
+        if refused:
+            return refused
+        assert actor and customer
         return await self._customer_page(request, actor, customer)
 
     async def adjust(self, request: Request) -> Response:
-        actor, refused = await self._staff(request)
+        actor, customer, refused = await self._staff_on_customer(request)
         if refused:
             return refused
-        assert actor
-        customer = await self._load(request.path_params["customer_id"])
-        if customer is None:
-            return self._not_found(request)
+        assert actor and customer
         form = await request.form()
         reason = str(form.get("reason") or "").strip()
         raw = str(form.get("amount") or "").strip()
@@ -196,13 +202,10 @@ class AdminEndpoints(Pages):
         return RedirectResponse(f"/admin/customers/{customer['id']}", 303)
 
     async def _set_status(self, request: Request, status: str, action: str) -> Response:
-        actor, refused = await self._staff(request)
+        actor, customer, refused = await self._staff_on_customer(request)
         if refused:
             return refused
-        assert actor
-        customer = await self._load(request.path_params["customer_id"])
-        if customer is None:
-            return self._not_found(request)
+        assert actor and customer
         form = await request.form()
         reason = str(form.get("reason") or "").strip()
         if not reason:
