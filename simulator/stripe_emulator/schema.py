@@ -256,3 +256,16 @@ def validate(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
                 raise errors.parameter_missing(key)
         return {}
     return validate_fields(schema, data)
+
+
+# A postal address, as customers, shipping and billing details take it.
+ADDRESS = Obj(
+    {
+        "city": Str(),
+        "country": Str(),
+        "line1": Str(),
+        "line2": Str(),
+        "postal_code": Str(),
+        "state": Str(),
+    }
+)

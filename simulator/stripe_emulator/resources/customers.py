@@ -20,7 +20,7 @@ from ..common import (
     update_object,
 )
 from ..routing import Ctx, Route
-from ..schema import Enum, Int, ListOf, Metadata, Obj, Schema, Str
+from ..schema import ADDRESS, Enum, Int, ListOf, Metadata, Obj, Schema, Str
 from ..shapes import Blank
 from . import payment_methods
 
@@ -29,16 +29,6 @@ PREFIX = "cus"
 INDEXES = {COLLECTION: ("email", "test_clock")}
 EXPANDABLE = {PREFIX: COLLECTION}
 
-ADDRESS = Obj(
-    {
-        "city": Str(),
-        "country": Str(),
-        "line1": Str(),
-        "line2": Str(),
-        "postal_code": Str(),
-        "state": Str(),
-    }
-)
 SHIPPING = Obj({"address": ADDRESS, "name": Str(required=True), "phone": Str()})
 INVOICE_SETTINGS = Obj(
     {

@@ -13,7 +13,7 @@ from typing import Any
 from .. import cards, errors
 from ..common import LIST_PARAMS, apply_metadata, list_response, update_object
 from ..routing import Ctx, Route
-from ..schema import Enum, Int, Metadata, Obj, Schema, Str
+from ..schema import ADDRESS, Enum, Int, Metadata, Obj, Schema, Str
 from ..shapes import Blank, jcopy
 
 COLLECTION = "payment_method"
@@ -22,16 +22,6 @@ ID_LENGTH = 24
 INDEXES = {COLLECTION: ("customer", "type")}
 EXPANDABLE = {PREFIX: COLLECTION}
 
-ADDRESS = Obj(
-    {
-        "city": Str(),
-        "country": Str(),
-        "line1": Str(),
-        "line2": Str(),
-        "postal_code": Str(),
-        "state": Str(),
-    }
-)
 BILLING_DETAILS = Obj(
     {"address": ADDRESS, "email": Str(), "name": Str(), "phone": Str(), "tax_id": Str()}
 )
