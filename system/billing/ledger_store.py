@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from system.billing.ledger import Entry, InsufficientCredit
 from system.db.tables import credit_ledger, customers
+
+# Built once (the hot path of every fix and grant): see system/provisioning/store.py.
+_INSERT_ENTRY = credit_ledger.insert()
+_MOVE_BALANCE = (
+    update(customers)
+    .where(customers.c.id == bindparam("customer_id"))
+    .where(customers.c.credit_balance + bindparam("amount") >= 0)
+    .values(credit_balance=customers.c.credit_balance + bindparam("amount"))
+    .returning(customers.c.credit_balance)
+)
 
 
 async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now: datetime) -> int:
@@ -20,11 +30,7 @@ async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now:
     violates the ledger's unique constraint and rolls the caller's transaction back.
     """
     result = await connection.execute(
-        update(customers)
-        .where(customers.c.id == customer_id)
-        .where(customers.c.credit_balance + entry.amount >= 0)
-        .values(credit_balance=customers.c.credit_balance + entry.amount)
-        .returning(customers.c.credit_balance)
+        _MOVE_BALANCE, {"customer_id": customer_id, "amount": entry.amount}
     )
     balance = result.scalar_one_or_none()
     if balance is None:
@@ -40,14 +46,15 @@ async def append(
     """Write the entry row alone: for a caller that set the balance in the same transaction
     (a new customer's opening grant). Everyone else goes through `post`."""
     await connection.execute(
-        credit_ledger.insert().values(
-            customer_id=customer_id,
-            amount=entry.amount,
-            kind=entry.kind,
-            reference=entry.reference,
-            balance_after=balance_after,
-            created_at=now,
-        )
+        _INSERT_ENTRY,
+        {
+            "customer_id": customer_id,
+            "amount": entry.amount,
+            "kind": entry.kind,
+            "reference": entry.reference,
+            "balance_after": balance_after,
+            "created_at": now,
+        },
     )
 
 

@@ -83,8 +83,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_size", 40)
+    kwargs.setdefault("max_overflow", 10)
     # No ping at each checkout (a round trip, a third of a signup's database time); a
     # connection that died is invalidated on its first error, and none lives past 5 min.
     kwargs.setdefault("pool_recycle", 300)
