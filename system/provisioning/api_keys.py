@@ -28,7 +28,13 @@ class IssuedKey:
 
 
 def _random(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """`length` uniform base62 characters from one read of the OS's randomness (a
+    `secrets.choice` per character cost a system call each: 6% of a signup's CPU)."""
+    out: list[str] = []
+    while len(out) < length:
+        # bytes below 248 = 4 x 62 map uniformly onto the alphabet; the rest are dropped
+        out.extend(_ALPHABET[b % 62] for b in secrets.token_bytes(length + 8) if b < 248)
+    return "".join(out[:length])
 
 
 def hash_key(plaintext: str) -> bytes:
