@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import time
@@ -201,4 +202,18 @@ def create_app(
         },
     )
     app.state.services = services
+    return app
+
+
+def create_served_app() -> Starlette:
+    """The app as `rsolv-billing serve` runs it, once in each worker process.
+
+    The process is the app's alone, so everything built at startup (modules, routes,
+    SQLAlchemy's tables and compiled cache) is moved out of the cyclic GC's sight and its
+    young generation is collected less often: a full collection over all of it paused
+    requests for up to 130 ms, the whole tail of the signup benchmark.
+    """
+    app = create_app()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     return app

@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if secret:
             os.environ["STRIPE_WEBHOOK_SECRET"] = secret  # every worker verifies with it
     uvicorn.run(
-        "system.app:create_app",
+        "system.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
