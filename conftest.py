@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -29,6 +30,11 @@ from system.stripe_gateway import StripeGateway
 from tests.support import LiveSystem, SystemUnderTest
 
 TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
+
+# Hypothesis's default 200 ms deadline per example is a timed assertion, and the machines
+# are shared: a first example that imports or compiles, on a busy core, failed it.
+hypothesis_settings.register_profile("rsolv", deadline=None)
+hypothesis_settings.load_profile("rsolv")
 
 
 def _postgres_admin(url: str, statement: str) -> None:
