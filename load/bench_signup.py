@@ -1,8 +1,11 @@
 """Benchmark: signups against the real stack (uvicorn + emulator), sequential and concurrent.
 
     .venv/bin/python -m load.bench_signup --database sqlite --database postgresql
+    .venv/bin/python -m load.bench_signup --database postgresql --stripe-worker --workers 2
 
-Prints p50/p95/p99 latency and signups per second for each database and concurrency.
+Prints p50/p95/p99 latency and signups per second for each database and concurrency, and
+how long after the run's last answer every signup had its Stripe customer (after the
+answer in the API's processes, or with `--stripe-worker` by the `stripe-worker` process).
 """
 
 from __future__ import annotations
@@ -55,12 +58,36 @@ async def run(url: str, total: int, concurrency: int) -> tuple[list[float], floa
     return latencies, elapsed
 
 
-def report(label: str, latencies: list[float], elapsed: float) -> str:
+async def stripe_settled(database_url: str, limit_seconds: float = 300.0) -> float:
+    """Seconds until no customer lacks its Stripe customer; fails past `limit_seconds`."""
+    from sqlalchemy import func, select
+
+    from system.db.engine import create_engine
+    from system.db.tables import customers
+
+    engine = create_engine(database_url)
+    query = select(func.count()).where(customers.c.stripe_customer_id.is_(None))
+    started = time.perf_counter()
+    try:
+        while True:
+            async with engine.connect() as connection:
+                missing = (await connection.execute(query)).scalar_one()
+            waited = time.perf_counter() - started
+            if not missing:
+                return waited
+            if waited > limit_seconds:
+                raise RuntimeError(f"{missing} signups without a Stripe customer")
+            await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
+
+
+def report(label: str, latencies: list[float], elapsed: float, settled: float) -> str:
     ms = [v * 1000 for v in latencies]
     return (
         f"| {label} | {len(ms)} | {percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} | "
         f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {statistics.mean(ms):.1f} | "
-        f"{len(ms) / elapsed:.0f} |"
+        f"{len(ms) / elapsed:.0f} | {settled:.2f} |"
     )
 
 
@@ -70,23 +97,31 @@ def main() -> None:
     parser.add_argument("--signups", type=int, default=500)
     parser.add_argument("--concurrency", type=int, action="append")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--stripe-worker",
+        action="store_true",
+        help="STRIPE_SYNC_MODE=worker: Stripe customers made by a stripe-worker process",
+    )
     args = parser.parse_args()
     databases = args.database or ["sqlite", "postgresql"]
     levels = args.concurrency or [1, 20]
     columns = "database, concurrency | signups | p50 ms | p95 ms | p99 ms | max ms | mean ms"
-    print(f"| {columns} | signups/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| {columns} | signups/s | Stripe done +s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     gc.freeze()  # the load generator's own GC pauses would count as the system's latency
     with tempfile.TemporaryDirectory() as workdir:
         for kind in databases:
             url = fresh_database(kind, Path(workdir))
-            with running_stack(url, workers=args.workers) as stack:
+            with running_stack(url, args.workers, args.stripe_worker) as stack:
                 asyncio.run(run(stack.system_url, 200, max(levels)))  # warm up every connection
+                asyncio.run(stripe_settled(url))
                 for concurrency in levels:
                     latencies, elapsed = asyncio.run(
                         run(stack.system_url, args.signups, concurrency)
                     )
-                    print(report(f"{kind}, {concurrency}", latencies, elapsed), flush=True)
+                    settled = asyncio.run(stripe_settled(url))
+                    label = f"{kind}, {concurrency}"
+                    print(report(label, latencies, elapsed, settled), flush=True)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,11 @@ def fresh_database(kind: str, workdir: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_stack(database_url: str, workers: int = 1) -> Iterator[Stack]:
-    """The emulator and the system as separate uvicorn processes."""
+def running_stack(
+    database_url: str, workers: int = 1, stripe_worker: bool = False
+) -> Iterator[Stack]:
+    """The emulator and the system as separate uvicorn processes; with `stripe_worker`,
+    signups leave their Stripe customer to a `stripe-worker` process (STRIPE_SYNC_MODE)."""
     cli = [sys.executable, "-m", "system.cli"]
     emulator_port, system_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
@@ -64,27 +67,24 @@ def running_stack(database_url: str, workers: int = 1) -> Iterator[Stack]:
         "STRIPE_API_KEY": "sk_test_rsolv_benchmark",
         "SIGNUP_RATE_LIMIT": "0",
         "WEB_CONCURRENCY": str(workers),
+        "STRIPE_SYNC_MODE": "worker" if stripe_worker else "after_response",
     }
-    with (
-        process(
-            [*cli, "emulator", "--port", str(emulator_port)],
-            env,
-            f"{emulator_url}/_emulator/health",
-        ),
-        process(
-            [
-                *cli,
-                "serve",
-                "--port",
-                str(system_port),
-                "--no-migrate",
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-            ],
-            env,
-            f"{system_url}/health",
-        ),
-    ):
+    serve = [*cli, "serve", "--port", str(system_port), "--no-migrate"]
+    with contextlib.ExitStack() as running:
+        running.enter_context(
+            process(
+                [*cli, "emulator", "--port", str(emulator_port)],
+                env,
+                f"{emulator_url}/_emulator/health",
+            )
+        )
+        running.enter_context(
+            process(
+                [*serve, "--workers", str(workers), "--log-level", "warning"],
+                env,
+                f"{system_url}/health",
+            )
+        )
+        if stripe_worker:
+            running.enter_context(process([*cli, "stripe-worker"], env, None))
         yield Stack(system_url, emulator_url, database_url)

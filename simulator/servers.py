@@ -97,15 +97,17 @@ class ServerThread:
 
 @contextlib.contextmanager
 def server_process(
-    args: list[str], env: dict[str, str], health_url: str, log: Path | None = None
+    args: list[str], env: dict[str, str], health_url: str | None, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server process until the block ends, once `health_url` answers; its output
-    goes to `log` (or nowhere: a pipe nobody reads would block it when full)."""
+    """Run a server process until the block ends, once `health_url` answers (at once for
+    a process that serves nothing); its output goes to `log` (or nowhere: a pipe nobody
+    reads would block it when full)."""
     with contextlib.ExitStack() as stack:
         sink: Any = stack.enter_context(log.open("ab")) if log else subprocess.DEVNULL
         proc = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(health_url)
+            if health_url:
+                wait_until_up(health_url)
             yield proc
         finally:
             proc.terminate()

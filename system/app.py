@@ -81,6 +81,7 @@ def build_services(
         trial_credits=settings.trial_credits,
         key_environment=settings.api_key_environment,
         check_deliverability=settings.check_email_deliverability,
+        stripe_after_signup=settings.stripe_sync_mode == "after_response",
     )
     provisioning = ProvisioningService(engine, stripe, clock, policy)
     changes = ChangeBroker()

@@ -1,4 +1,5 @@
-"""The `rsolv-billing` command: serve, migrate, sync-stripe, emulator, stack, simulate, load."""
+"""The `rsolv-billing` command: serve, migrate, sync-stripe, stripe-worker, emulator, stack,
+simulate, load."""
 
 from __future__ import annotations
 
@@ -100,6 +101,41 @@ def cmd_sync_stripe(args: argparse.Namespace) -> int:
     return 0 if outcome["failed"] == 0 else 1
 
 
+def cmd_stripe_worker(args: argparse.Namespace) -> int:
+    """Create queued Stripe customers until SIGTERM or SIGINT; print the totals."""
+    import signal
+
+    from system.app import build_services
+    from system.provisioning.worker import WorkerPolicy, run_worker
+
+    if args.nice:
+        os.nice(args.nice)  # background work: the API's processes come first
+    services = build_services(_settings(args))
+    policy = WorkerPolicy(
+        poll_seconds=args.poll_seconds, batch=args.batch, concurrency=args.concurrency
+    )
+
+    async def run() -> dict[str, int]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, stop.set)
+        try:
+            return await run_worker(services.provisioning, policy, stop)
+        finally:
+            await services.stripe.close()
+            await services.engine.dispose()
+
+    try:
+        import uvloop  # with uvicorn[standard], except on Windows
+    except ImportError:  # pragma: no cover
+        totals = asyncio.run(run())
+    else:
+        totals = uvloop.run(run())
+    print(json.dumps(totals), flush=True)
+    return 0
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from simulator.stripe_emulator.server import serve
 
@@ -179,6 +215,17 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--limit", type=int, default=1000)
     sync.set_defaults(handler=cmd_sync_stripe)
 
+    worker = sub.add_parser(
+        "stripe-worker",
+        help="create queued Stripe customers continuously (for STRIPE_SYNC_MODE=worker)",
+    )
+    worker.add_argument("--database-url")
+    worker.add_argument("--poll-seconds", type=float, default=0.2)
+    worker.add_argument("--batch", type=int, default=100)
+    worker.add_argument("--concurrency", type=int, default=8)
+    worker.add_argument("--nice", type=int, default=19, help="lower CPU priority by this much")
+    worker.set_defaults(handler=cmd_stripe_worker)
+
     emulator = sub.add_parser("emulator", help="serve the offline Stripe API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=12111)
@@ -210,6 +257,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # not a line per API request
     args = parser().parse_args(argv)
     result: int = args.handler(args)
     return result

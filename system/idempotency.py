@@ -89,15 +89,22 @@ async def remember(
 ) -> None:
     """Store the answer in the caller's transaction; a concurrent twin fails on the key."""
     await connection.execute(
-        idempotent_requests.insert().values(
-            scope=key.scope,
-            key_hash=key.key_hash,
-            request_hash=fingerprint,
-            status_code=response.status_code,
-            response=key.seal(response.body),
-            created_at=now,
-        )
+        idempotent_requests.insert(), stored_row(key, fingerprint, response, now)
     )
+
+
+def stored_row(
+    key: IdempotencyKey, fingerprint: bytes, response: StoredResponse, now: datetime
+) -> dict[str, Any]:
+    """The `idempotent_requests` row that remembers `response`, sealed with the key."""
+    return {
+        "scope": key.scope,
+        "key_hash": key.key_hash,
+        "request_hash": fingerprint,
+        "status_code": response.status_code,
+        "response": key.seal(response.body),
+        "created_at": now,
+    }
 
 
 async def purge_older_than(connection: AsyncConnection, moment: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=5.0, gt=0)
     stripe_max_network_retries: int = Field(default=1, ge=0)
     stripe_sync_interval_seconds: float = Field(default=30.0, gt=0)
+    # after_response: each API process creates a new customer's Stripe customer just after
+    # answering the signup; worker: signup only queues it for `rsolv-billing stripe-worker`.
+    stripe_sync_mode: Literal["after_response", "worker"] = "after_response"
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
     # Test mode only: Stripe customers are created on this test clock (the simulator's).
     stripe_test_clock: str | None = None

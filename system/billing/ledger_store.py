@@ -40,22 +40,26 @@ async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now:
     return int(balance)
 
 
+def entry_row(
+    customer_id: str, entry: Entry, balance_after: int, now: datetime
+) -> dict[str, object]:
+    """The ledger row of `entry`, for a caller that writes it with other rows (a new
+    customer's opening grant, with the balance it set in the same transaction)."""
+    return {
+        "customer_id": customer_id,
+        "amount": entry.amount,
+        "kind": entry.kind,
+        "reference": entry.reference,
+        "balance_after": balance_after,
+        "created_at": now,
+    }
+
+
 async def append(
     connection: AsyncConnection, customer_id: str, entry: Entry, balance_after: int, now: datetime
 ) -> None:
-    """Write the entry row alone: for a caller that set the balance in the same transaction
-    (a new customer's opening grant). Everyone else goes through `post`."""
-    await connection.execute(
-        _INSERT_ENTRY,
-        {
-            "customer_id": customer_id,
-            "amount": entry.amount,
-            "kind": entry.kind,
-            "reference": entry.reference,
-            "balance_after": balance_after,
-            "created_at": now,
-        },
-    )
+    """Write the entry row alone (`post` moves the balance first and then calls this)."""
+    await connection.execute(_INSERT_ENTRY, entry_row(customer_id, entry, balance_after, now))
 
 
 async def balance_of(connection: AsyncConnection, customer_id: str) -> int:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -34,7 +33,7 @@ from system.ids import new_id
 from system.provisioning import api_keys, emails
 from system.provisioning import store as provisioning_store
 from system.provisioning.emails import EmailRejected
-from system.provisioning.routes import OnboardBody, client_address
+from system.provisioning.routes import OnboardBody, client_address, schedule_stripe
 from system.provisioning.service import DuplicateCustomer, Signup, public_key
 from system.stripe_gateway import StripeUnavailable
 
@@ -197,9 +196,7 @@ class DashboardEndpoints(Pages):
         response = self.render(
             request, "dashboard/welcome.html", {"result": result.body}, status_code=201
         )
-        response.background = BackgroundTask(
-            self.services.provisioning.sync_stripe_customer, result.customer_id
-        )
+        schedule_stripe(self.services, response, result)
         return response
 
     # -- pages -----------------------------------------------------------------------------

@@ -55,6 +55,20 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def schedule_stripe(services: Services, response: Response, result: OnboardResult) -> None:
+    """Create the new customer's Stripe customer once `response` is sent, unless the
+    answer is a replay or the Stripe worker does it (STRIPE_SYNC_MODE=worker)."""
+    follow_up = services.provisioning.stripe_follow_up(result)
+    if follow_up is None:
+        return
+
+    async def sync() -> None:
+        synced = await follow_up()
+        services.metrics.stripe_syncs.labels("synced" if synced else "deferred").inc()
+
+    response.background = BackgroundTask(sync)
+
+
 class ProvisioningEndpoints:
     """The endpoints, bound to the services they need."""
 
@@ -110,15 +124,6 @@ class ProvisioningEndpoints:
         metrics.signups.labels("replayed" if result.replayed else "created").inc()
         return result
 
-    def _schedule_stripe(self, response: Response, result: OnboardResult) -> None:
-        if not result.replayed:
-            fresh = {**result.body["customer"], "stripe_customer_id": None}
-            response.background = BackgroundTask(self._sync_stripe, result.customer_id, fresh)
-
-    async def _sync_stripe(self, customer_id: str, fresh: dict[str, Any]) -> None:
-        synced = await self.services.provisioning.sync_stripe_customer(customer_id, fresh)
-        self.services.metrics.stripe_syncs.labels("synced" if synced else "deferred").inc()
-
     async def onboard(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key")
         if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
@@ -133,7 +138,7 @@ class ProvisioningEndpoints:
         result = await self._provision(request, signup, key)
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         response = JSONResponse(result.body, 201, headers=headers)
-        self._schedule_stripe(response, result)
+        schedule_stripe(self.services, response, result)
         return response
 
     async def signup_form(self, request: Request) -> Response:
@@ -167,7 +172,7 @@ class ProvisioningEndpoints:
             request, "welcome.html", {"result": result.body}, status_code=201
         )
         response.headers["Cache-Control"] = "no-store"
-        self._schedule_stripe(response, result)
+        schedule_stripe(self.services, response, result)
         return response
 
     async def me(self, request: Request) -> Response:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +52,8 @@ class ProvisioningPolicy:
     trial_credits: int = 5
     key_environment: str = "test"
     check_deliverability: bool = False
+    # False: the Stripe customer is left to the Stripe worker (STRIPE_SYNC_MODE=worker)
+    stripe_after_signup: bool = True
 
 
 def public_customer(row: dict[str, Any]) -> dict[str, Any]:
@@ -104,9 +109,12 @@ class ProvisioningService:
         email = emails.normalise(
             signup.email, check_deliverability=self._policy.check_deliverability
         )
-        key = (
-            idempotency.IdempotencyKey(ONBOARD_SCOPE, idempotency_key) if idempotency_key else None
-        )
+        if not idempotency_key:
+            try:
+                return await self._create(signup, email, None, b"")
+            except IntegrityError:
+                raise DuplicateCustomer(email.address) from None
+        key = idempotency.IdempotencyKey(ONBOARD_SCOPE, idempotency_key)
         fingerprint = idempotency.request_fingerprint(
             {
                 "email": email.key,
@@ -115,17 +123,15 @@ class ProvisioningService:
                 "github_org": signup.github_org,
             }
         )
-        if key:
-            replay = await self._replay(key, fingerprint)
-            if replay:
-                return replay
+        replay = await self._replay(key, fingerprint)
+        if replay:
+            return replay
         try:
             return await self._create(signup, email, key, fingerprint)
         except IntegrityError:
-            if key:
-                replay = await self._replay(key, fingerprint)
-                if replay:
-                    return replay
+            replay = await self._replay(key, fingerprint)  # a concurrent twin won the race
+            if replay:
+                return replay
             raise DuplicateCustomer(email.address) from None
 
     async def _replay(
@@ -161,28 +167,36 @@ class ProvisioningService:
             "created_at": now,
         }
         body = {"customer": public_customer(customer), "api_key": issued.plaintext}
-        async with self._engine.begin() as connection:
-            await store.insert_customer(connection, customer)
-            await store.insert_api_key(
-                connection,
-                {
-                    "id": new_id("key"),
-                    "customer_id": customer_id,
-                    "prefix": issued.prefix,
-                    "key_hash": issued.key_hash,
-                    "label": "default",
-                    "created_at": now,
-                },
+        key_row = {
+            "id": new_id("key"),
+            "customer_id": customer_id,
+            "prefix": issued.prefix,
+            "key_hash": issued.key_hash,
+            "label": "default",
+            "created_at": now,
+        }
+        grant = (
+            ledger_store.entry_row(
+                customer_id, Entry(trial, "trial_grant", "trial:signup"), trial, now
             )
-            if trial:
-                grant = Entry(trial, "trial_grant", "trial:signup")
-                await ledger_store.append(connection, customer_id, grant, trial, now)
-            await store.enqueue_stripe_sync(connection, customer_id, now)
-            if key:
-                await idempotency.remember(
-                    connection, key, fingerprint, idempotency.StoredResponse(201, body), now
-                )
+            if trial
+            else None
+        )
+        remembered = (
+            idempotency.stored_row(key, fingerprint, idempotency.StoredResponse(201, body), now)
+            if key
+            else None
+        )
+        await store.insert_signup(self._engine, customer, key_row, grant, remembered, now)
         return OnboardResult(body, customer_id)
+
+    def stripe_follow_up(self, result: OnboardResult) -> Callable[[], Awaitable[Any]] | None:
+        """What to run once a signup's answer is out: create its Stripe customer. None for a
+        replayed answer, or when the Stripe worker does it."""
+        if result.replayed or not self._policy.stripe_after_signup:
+            return None
+        fresh = {**result.body["customer"], "stripe_customer_id": None}
+        return functools.partial(self.sync_stripe_customer, result.customer_id, fresh)
 
     async def sync_stripe_customer(
         self, customer_id: str, fresh: dict[str, Any] | None = None
@@ -225,14 +239,19 @@ class ProvisioningService:
             )
 
     async def sync_pending(
-        self, *, limit: int = 100, include_not_due: bool = False
+        self, *, limit: int = 100, include_not_due: bool = False, concurrency: int = 1
     ) -> dict[str, int]:
-        """Retry every queued Stripe customer that is due (or all, with include_not_due)."""
+        """Retry queued Stripe customers that are due (or all, with include_not_due), up to
+        `limit` of them, `concurrency` at a time."""
         horizon = self._clock.now() + (SYNC_BACKOFF_MAX * 2 if include_not_due else timedelta(0))
         async with self._engine.connect() as connection:
             pending = await store.due_stripe_syncs(connection, horizon, limit)
-        outcome = {"synced": 0, "failed": 0}
-        for row in pending:
-            synced = await self.sync_stripe_customer(row["customer_id"])
-            outcome["synced" if synced else "failed"] += 1
-        return outcome
+        slots = asyncio.Semaphore(concurrency)
+
+        async def sync(row: dict[str, Any]) -> str | None:
+            async with slots:
+                return await self.sync_stripe_customer(row["customer_id"], row)
+
+        synced = await asyncio.gather(*(sync(row) for row in pending))
+        done = sum(1 for stripe_id in synced if stripe_id)
+        return {"synced": done, "failed": len(synced) - done}

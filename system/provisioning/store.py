@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from system.db.tables import api_keys, customers, stripe_sync_queue
+from system.db.tables import (
+    api_keys,
+    credit_ledger,
+    customers,
+    idempotent_requests,
+    stripe_sync_queue,
+)
+from system.db.together import insert_together
 
 CUSTOMER_FIELDS = (
     "id",
@@ -25,11 +32,9 @@ CUSTOMER_FIELDS = (
 # last_used_at is refreshed at most this often, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-# The signup path's statements, built once: a statement made per call costs more CPU to
-# construct and to key for SQLAlchemy's compiled cache than the database takes to run it.
-_INSERT_CUSTOMER = customers.insert()
+# Hot statements, built once: a statement made per call costs more CPU to construct and
+# to key for SQLAlchemy's compiled cache than the database takes to run it.
 _INSERT_API_KEY = api_keys.insert()
-_ENQUEUE_STRIPE_SYNC = stripe_sync_queue.insert()
 _SET_STRIPE_CUSTOMER = (
     update(customers)
     .where(customers.c.id == bindparam("customer_id"))
@@ -40,10 +45,6 @@ _DEQUEUE_STRIPE_SYNC = stripe_sync_queue.delete().where(
 )
 
 
-async def insert_customer(connection: AsyncConnection, row: dict[str, Any]) -> None:
-    await connection.execute(_INSERT_CUSTOMER, row)
-
-
 async def get_customer(connection: AsyncConnection, customer_id: str) -> dict[str, Any] | None:
     row = (
         (await connection.execute(select(customers).where(customers.c.id == customer_id)))
@@ -51,6 +52,32 @@ async def get_customer(connection: AsyncConnection, customer_id: str) -> dict[st
         .first()
     )
     return dict(row) if row else None
+
+
+async def insert_signup(
+    engine: AsyncEngine,
+    customer: dict[str, Any],
+    key: dict[str, Any],
+    grant: dict[str, Any] | None,
+    remembered: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """A new customer's rows, all or none: the customer, its API key, its opening grant,
+    its place in the Stripe queue and the remembered answer (an Idempotency-Key's). One
+    statement on PostgreSQL. A duplicate address or key raises IntegrityError."""
+    rows: list[tuple[Table, dict[str, Any]]] = [(customers, customer), (api_keys, key)]
+    if grant:
+        rows.append((credit_ledger, grant))
+    queued = {
+        "customer_id": customer["id"],
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    rows.append((stripe_sync_queue, queued))
+    if remembered:
+        rows.append((idempotent_requests, remembered))
+    await insert_together(engine, rows)
 
 
 async def insert_api_key(connection: AsyncConnection, row: dict[str, Any]) -> None:
@@ -121,13 +148,6 @@ async def revoke_key(
     return dict(row) if row else None
 
 
-async def enqueue_stripe_sync(connection: AsyncConnection, customer_id: str, now: datetime) -> None:
-    await connection.execute(
-        _ENQUEUE_STRIPE_SYNC,
-        {"customer_id": customer_id, "attempts": 0, "next_attempt_at": now, "created_at": now},
-    )
-
-
 async def get_stripe_sync(connection: AsyncConnection, customer_id: str) -> dict[str, Any] | None:
     row = (
         (
@@ -141,22 +161,29 @@ async def get_stripe_sync(connection: AsyncConnection, customer_id: str) -> dict
     return dict(row) if row else None
 
 
+_DUE_STRIPE_SYNCS = (
+    select(
+        stripe_sync_queue.c.customer_id,
+        stripe_sync_queue.c.attempts,
+        customers.c.email,
+        customers.c.name,
+        customers.c.company,
+        customers.c.github_org,
+        customers.c.stripe_customer_id,
+    )
+    .join(customers, customers.c.id == stripe_sync_queue.c.customer_id)
+    .where(stripe_sync_queue.c.next_attempt_at <= bindparam("horizon"))
+    .order_by(stripe_sync_queue.c.next_attempt_at)
+    .limit(bindparam("limit"))
+)
+
+
 async def due_stripe_syncs(
     connection: AsyncConnection, now: datetime, limit: int
 ) -> list[dict[str, Any]]:
-    rows = (
-        (
-            await connection.execute(
-                select(stripe_sync_queue)
-                .where(stripe_sync_queue.c.next_attempt_at <= now)
-                .order_by(stripe_sync_queue.c.next_attempt_at)
-                .limit(limit)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    return [dict(row) for row in rows]
+    """Queued customers due by `now`, oldest first, with what their Stripe customer needs."""
+    rows = await connection.execute(_DUE_STRIPE_SYNCS, {"horizon": now, "limit": limit})
+    return [dict(row) for row in rows.mappings()]
 
 
 async def complete_stripe_sync(

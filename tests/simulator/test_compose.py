@@ -39,6 +39,7 @@ def test_the_stack_has_every_service() -> None:
         "emulator",
         "test-clock",
         "system",
+        "stripe-worker",
         "stripe-listen",
         "simulate",
     }
@@ -50,7 +51,7 @@ def test_the_stack_has_every_service() -> None:
 
 def test_commands_parse_with_the_cli() -> None:
     services = _compose()["services"]
-    for name in ("migrate", "emulator", "system", "simulate"):
+    for name in ("migrate", "emulator", "system", "stripe-worker", "simulate"):
         args = parser().parse_args(_argv(services[name]))
         assert args.command == _argv(services[name])[0]
     simulate = parser().parse_args(_argv(services["simulate"]))
@@ -64,9 +65,16 @@ def test_commands_parse_with_the_cli() -> None:
 def test_environment_is_settings_and_shared() -> None:
     services = _compose()["services"]
     fields = {name.upper() for name in Settings.model_fields}
-    for name in ("migrate", "system", "simulate"):
+    for name in ("migrate", "system", "stripe-worker", "simulate"):
         env = services[name]["environment"]
         assert set(env) <= fields, set(env) - fields
+    # the system leaves Stripe customers to the worker, which shares its database and clock
+    assert services["system"]["environment"]["STRIPE_SYNC_MODE"] == "worker"
+    worker = services["stripe-worker"]
+    assert (
+        worker["environment"]["DATABASE_URL"] == services["system"]["environment"]["DATABASE_URL"]
+    )
+    assert "STRIPE_TEST_CLOCK=$$(cat /clock/test_clock)" in worker["command"][2]
     system, simulate = services["system"]["environment"], services["simulate"]["environment"]
     assert system["STRIPE_API_KEY"] == simulate["STRIPE_API_KEY"]
     assert system["SIMULATED_CLOCK_FILE"] == simulate["SIMULATED_CLOCK_FILE"]
