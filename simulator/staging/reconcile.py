@@ -13,7 +13,7 @@ import asyncio
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-import httpx
+from simulator.staging.http import CustomerClient
 
 if TYPE_CHECKING:
     from simulator.staging.runner import Lived, RunResult, Simulation
@@ -50,7 +50,7 @@ def charged_cents(charges: list[dict[str, Any]]) -> int:
 
 
 async def _system_books(
-    simulation: Simulation, http: httpx.AsyncClient, who: Lived, invoices: bool
+    simulation: Simulation, http: CustomerClient, who: Lived, invoices: bool
 ) -> dict[str, Any]:
     credits = await simulation._call(http, "GET", "/api/v1/billing/credits?limit=100", who)
     summary = await simulation._call(http, "GET", "/api/v1/billing/subscription", who)
@@ -128,10 +128,8 @@ async def reconcile(result: RunResult, stack: Stack, simulation: Simulation) -> 
     """Fill each customer's `disagreements` with what the final books disagree on."""
     grouped = group_remote(result.remote)
     end = int(result.end.timestamp())
-    limits = httpx.Limits(max_connections=result.config.concurrency)
-    timeout = httpx.Timeout(60.0, pool=None)
     empty: dict[str, Any] = {"charges": [], "invoices": [], "subscriptions": []}
-    async with httpx.AsyncClient(base_url=stack.system_url, limits=limits, timeout=timeout) as http:
+    async with CustomerClient(stack.system_url, result.config.concurrency) as http:
 
         async def one(who: Lived) -> None:
             if who.api_key is None:

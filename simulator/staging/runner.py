@@ -25,6 +25,7 @@ import httpx
 
 from simulator.staging.behaviour import Action, Card, CustomerView, Kind
 from simulator.staging.expected import Expected
+from simulator.staging.http import Answer, CustomerClient, TransportFailure
 from simulator.staging.population import EmailKind, Person, make_population
 from simulator.staging.profile import Profile
 from simulator.staging.stack import Stack, embedded
@@ -124,9 +125,17 @@ class Simulation:
     # -- one customer's actions ------------------------------------------------------------
 
     async def _call(
-        self, http: httpx.AsyncClient, method: str, path: str, who: Lived | None, **kw: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {who.api_key}"} if who and who.api_key else {}
+        self,
+        http: CustomerClient,
+        method: str,
+        path: str,
+        who: Lived | None,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Answer:
+        """One request as `who`, retried while the connection fails or the answer is 503."""
+        api_key = who.api_key if who else None
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
             self._slots = (loop, asyncio.Semaphore(self.config.concurrency))
@@ -134,10 +143,10 @@ class Simulation:
             self.requests += 1
             try:
                 async with self._slots[1]:
-                    started = time.perf_counter()
-                    answer = await http.request(method, path, headers=headers, **kw)
-                    answer.extensions["latency"] = time.perf_counter() - started
-            except httpx.TransportError:
+                    answer = await http.request(
+                        method, path, api_key=api_key, json=json, params=params
+                    )
+            except TransportFailure:
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.2 * (attempt + 1))
@@ -147,7 +156,7 @@ class Simulation:
             await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def act(self, http: httpx.AsyncClient, who: Lived, action: Action, week: int) -> None:
+    async def act(self, http: CustomerClient, who: Lived, action: Action, week: int) -> None:
         t = _epoch(START + week * WEEK)
         model, view = who.expected, who.view
         kind = action.kind
@@ -155,7 +164,7 @@ class Simulation:
             answer = await self._call(
                 http, "POST", "/api/v1/customers/onboard", None, json=who.person.signup_body()
             )
-            who.signup_latency = answer.extensions["latency"]
+            who.signup_latency = answer.latency
             ok = answer.status_code == 201
             if ok:
                 body = answer.json()
@@ -295,7 +304,7 @@ class Simulation:
                 who.churned_week = week
             who.log.append((week, "leave", "-"))
 
-    async def customer_week(self, http: httpx.AsyncClient, who: Lived, week: int) -> None:
+    async def customer_week(self, http: CustomerClient, who: Lived, week: int) -> None:
         for action in who.person.journey.next_actions(who.view, week):
             await self.act(http, who, action, week)
 
@@ -306,15 +315,11 @@ class Simulation:
         steps = [_epoch(START + (w + 1) * WEEK) for w in range(cfg.weeks)]
         for who in lived:
             who.expected.steps = steps
-        limits = httpx.Limits(
-            max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency
-        )
-        timeout = httpx.Timeout(60.0, pool=None)
         figures: list[WeekFigures] = []
         stripe = _stripe_client(stack)
         async with (
-            httpx.AsyncClient(base_url=stack.system_url, limits=limits, timeout=timeout) as http,
-            httpx.AsyncClient(timeout=timeout) as control,
+            CustomerClient(stack.system_url, cfg.concurrency) as http,
+            httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None)) as control,
         ):
             await self._configure_emulator(control, stack)
             originals = [w for w in lived if w.person.email_kind is not EmailKind.DUPLICATE]
