@@ -27,7 +27,7 @@ from system.billing.catalogue import (
 from system.billing.ledger import Entry
 from system.billing.pricing import FixAction, ledger_entries_for_fix, price_of_next_fix
 from system.clock import Clock
-from system.db.tables import fixes, invoices, payment_methods, payments, subscriptions
+from system.db.tables import invoices, payment_methods, payments, subscriptions
 from system.provisioning.service import ProvisioningService
 from system.stripe_gateway import CardDeclined, StripeGateway, StripeUnavailable
 
@@ -368,7 +368,7 @@ class BillingService:
             "balance_after": balance,
             "created_at": now,
         }
-        await connection.execute(fixes.insert().values(**row))
+        await store.insert_fix(connection, row)
         return row
 
     async def _replay_fix(self, customer_id: str, fix_id: str) -> tuple[dict[str, Any], bool]:

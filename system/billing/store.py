@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +25,24 @@ from system.db.tables import (
 
 Row = dict[str, Any]
 
+# The statements of every fix (the hottest path), built once: see system/provisioning/store.py.
+_CUSTOMER = select(customers).where(customers.c.id == bindparam("customer_id"))
+_CUSTOMER_LOCKED = _CUSTOMER.with_for_update(key_share=True)
+_DEFAULT_PAYMENT_METHOD = select(payment_methods).where(
+    payment_methods.c.customer_id == bindparam("customer_id"),
+    payment_methods.c.detached_at.is_(None),
+    payment_methods.c.is_default.is_(True),
+)
+_FIX = select(fixes).where(
+    fixes.c.customer_id == bindparam("customer_id"), fixes.c.fix_id == bindparam("fix_id")
+)
+_INSERT_FIX = fixes.insert()
 
-async def _one(connection: AsyncConnection, query: Any) -> Row | None:
-    row = (await connection.execute(query)).mappings().first()
+
+async def _one(
+    connection: AsyncConnection, query: Any, params: dict[str, Any] | None = None
+) -> Row | None:
+    row = (await connection.execute(query, params)).mappings().first()
     return dict(row) if row else None
 
 
@@ -63,10 +78,8 @@ async def lock_customer(connection: AsyncConnection, customer_id: str) -> Row | 
     are already exclusive: they begin IMMEDIATE). Every transaction that changes a
     customer's billing state takes this lock first, so they queue instead of deadlocking.
     FOR NO KEY UPDATE: inserts elsewhere that merely reference the customer do not wait."""
-    query = select(customers).where(customers.c.id == customer_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    return await _one(connection, query)
+    query = _CUSTOMER_LOCKED if connection.dialect.name == "postgresql" else _CUSTOMER
+    return await _one(connection, query, {"customer_id": customer_id})
 
 
 async def set_customer(connection: AsyncConnection, customer_id: str, **values: Any) -> None:
@@ -90,14 +103,7 @@ async def active_payment_methods(connection: AsyncConnection, customer_id: str) 
 
 
 async def default_payment_method(connection: AsyncConnection, customer_id: str) -> Row | None:
-    return await _one(
-        connection,
-        select(payment_methods).where(
-            payment_methods.c.customer_id == customer_id,
-            payment_methods.c.detached_at.is_(None),
-            payment_methods.c.is_default.is_(True),
-        ),
-    )
+    return await _one(connection, _DEFAULT_PAYMENT_METHOD, {"customer_id": customer_id})
 
 
 async def make_default(connection: AsyncConnection, customer_id: str, pm_id: str | None) -> None:
@@ -161,10 +167,11 @@ async def payment(connection: AsyncConnection, payment_id: str) -> Row | None:
 
 
 async def fix(connection: AsyncConnection, customer_id: str, fix_id: str) -> Row | None:
-    return await _one(
-        connection,
-        select(fixes).where(fixes.c.customer_id == customer_id, fixes.c.fix_id == fix_id),
-    )
+    return await _one(connection, _FIX, {"customer_id": customer_id, "fix_id": fix_id})
+
+
+async def insert_fix(connection: AsyncConnection, row: Row) -> None:
+    await connection.execute(_INSERT_FIX, row)
 
 
 async def fixes_since(connection: AsyncConnection, customer_id: str, since: datetime) -> int:

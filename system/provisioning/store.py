@@ -35,6 +35,16 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Hot statements, built once: a statement made per call costs more CPU to construct and
 # to key for SQLAlchemy's compiled cache than the database takes to run it.
 _INSERT_API_KEY = api_keys.insert()
+_KEY_BY_PREFIX = (
+    select(api_keys, customers.c.status.label("customer_status"))
+    .join(customers, customers.c.id == api_keys.c.customer_id)
+    .where(api_keys.c.prefix == bindparam("prefix"))
+)
+_TOUCH_KEY = (
+    update(api_keys)
+    .where(api_keys.c.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now"))
+)
 _SET_STRIPE_CUSTOMER = (
     update(customers)
     .where(customers.c.id == bindparam("customer_id"))
@@ -86,12 +96,7 @@ async def insert_api_key(connection: AsyncConnection, row: dict[str, Any]) -> No
 
 async def find_key(connection: AsyncConnection, prefix: str) -> dict[str, Any] | None:
     """The key with this prefix, and its customer's status as `customer_status`."""
-    query = (
-        select(api_keys, customers.c.status.label("customer_status"))
-        .join(customers, customers.c.id == api_keys.c.customer_id)
-        .where(api_keys.c.prefix == prefix)
-    )
-    row = (await connection.execute(query)).mappings().first()
+    row = (await connection.execute(_KEY_BY_PREFIX, {"prefix": prefix})).mappings().first()
     return dict(row) if row else None
 
 
@@ -101,9 +106,7 @@ def key_use_is_stale(key: dict[str, Any], now: datetime) -> bool:
 
 
 async def touch_key(connection: AsyncConnection, key: dict[str, Any], now: datetime) -> None:
-    await connection.execute(
-        update(api_keys).where(api_keys.c.id == key["id"]).values(last_used_at=now)
-    )
+    await connection.execute(_TOUCH_KEY, {"key_id": key["id"], "now": now})
 
 
 async def list_keys(connection: AsyncConnection, customer_id: str) -> list[dict[str, Any]]:
