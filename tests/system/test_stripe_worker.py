@@ -120,3 +120,30 @@ def test_the_worker_command_runs_until_stopped(system: SystemUnderTest) -> None:
         out, _ = worker.communicate(timeout=20)
     assert worker.returncode == 0
     assert '"synced": 1' in out
+
+
+def test_a_pass_that_fails_is_logged_and_the_worker_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database away for one pass: an edge no real component reaches on demand."""
+
+    class DatabaseAwayOnce:
+        def __init__(self, stop: asyncio.Event) -> None:
+            self.passes, self.stop = 0, stop
+
+        async def sync_pending(self, **_: int) -> dict[str, int]:
+            self.passes += 1
+            if self.passes == 1:
+                raise OSError("database away")
+            if self.passes == 3:
+                self.stop.set()
+            return {"synced": 1, "failed": 0}
+
+    async def run() -> dict[str, int]:
+        stop = asyncio.Event()
+        service = DatabaseAwayOnce(stop)
+        return await run_worker(service, WorkerPolicy(poll_seconds=0.01), stop)  # type: ignore[arg-type]
+
+    totals = asyncio.run(run())
+    assert totals["failed"] == 0 and totals["synced"] >= 2
+    assert "stripe worker pass failed" in caplog.text
