@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +25,14 @@ from system.billing.catalogue import (
     SUBSCRIBABLE,
 )
 from system.billing.ledger import Entry
+from system.billing.presenters import (
+    iso,
+    public_invoice,
+    public_payment_method,
+    public_subscription,
+)
 from system.billing.pricing import FixAction, ledger_entries_for_fix, price_of_next_fix
+from system.billing.stripe_objects import card_row, id_of, plan_of, stamp, subscription_period
 from system.clock import Clock
 from system.db.tables import invoices, payment_methods, payments, subscriptions
 from system.provisioning.service import ProvisioningService
@@ -56,94 +63,6 @@ def payment_required(detail: str, **extra: Any) -> BillingError:
 class BillingPolicy:
     grace_period: timedelta = timedelta(days=7)
     card_bonus_credits: int = CARD_BONUS_CREDITS
-
-
-def _stamp(epoch: int | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, UTC) if epoch else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def public_payment_method(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "brand": row["brand"],
-        "last4": row["last4"],
-        "exp_month": row["exp_month"],
-        "exp_year": row["exp_year"],
-        "default": bool(row["is_default"]),
-    }
-
-
-def public_subscription(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {
-        "id": row["id"],
-        "plan": row["plan"],
-        "status": row["status"],
-        "current_period_start": _iso(row["current_period_start"]),
-        "current_period_end": _iso(row["current_period_end"]),
-        "cancel_at_period_end": bool(row["cancel_at_period_end"]),
-        "canceled_at": _iso(row["canceled_at"]),
-    }
-
-
-def public_invoice(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "number": row["number"],
-        "status": row["status"],
-        "billing_reason": row["billing_reason"],
-        "currency": row["currency"],
-        "total": row["total"],
-        "amount_due": row["amount_due"],
-        "amount_paid": row["amount_paid"],
-        "amount_remaining": row["amount_remaining"],
-        "subscription": row["subscription_id"],
-        "period_start": _iso(row["period_start"]),
-        "period_end": _iso(row["period_end"]),
-        "created": _iso(row["created"]),
-    }
-
-
-def _subscription_period(sub: dict[str, Any]) -> tuple[int | None, int | None]:
-    """Stripe moved the current period onto the items in recent API versions: read both."""
-    start, end = sub.get("current_period_start"), sub.get("current_period_end")
-    items = (sub.get("items") or {}).get("data") or []
-    if (start is None or end is None) and items:
-        start = items[0].get("current_period_start")
-        end = items[0].get("current_period_end")
-    return start, end
-
-
-def _plan_of(sub: dict[str, Any]) -> str:
-    items = (sub.get("items") or {}).get("data") or []
-    lookup = items[0].get("price", {}).get("lookup_key") if items else None
-    return next((p.key for p in PLANS.values() if p.stripe_lookup_key == lookup), "pro")
-
-
-def _card_row(pm: dict[str, Any], customer_id: str, now: datetime) -> dict[str, Any]:
-    """Our row for a Stripe card payment method."""
-    card = pm.get("card") or {}
-    return {
-        "id": pm["id"],
-        "customer_id": customer_id,
-        "brand": card.get("brand"),
-        "last4": card.get("last4"),
-        "exp_month": card.get("exp_month"),
-        "exp_year": card.get("exp_year"),
-        "created_at": now,
-        "detached_at": None,
-    }
-
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return str(value["id"])
-    return str(value) if value else None
 
 
 class BillingService:
@@ -196,7 +115,7 @@ class BillingService:
         now = self._clock.now()
         async with self._engine.begin() as connection:
             await store.lock_customer(connection, customer_id)
-            await store.upsert(connection, payment_methods, _card_row(attached, customer_id, now))
+            await store.upsert(connection, payment_methods, card_row(attached, customer_id, now))
             await store.make_default(connection, customer_id, attached["id"])
             if self.policy.card_bonus_credits:
                 bonus = Entry(self.policy.card_bonus_credits, "card_bonus", "card_bonus:first")
@@ -332,7 +251,7 @@ class BillingService:
                         "amount": intent["amount"],
                         "currency": intent["currency"],
                         "status": intent["status"],
-                        "charge_id": _id_of(intent.get("latest_charge")),
+                        "charge_id": id_of(intent.get("latest_charge")),
                         "created_at": now,
                     },
                 )
@@ -458,7 +377,7 @@ class BillingService:
             "plan": customer["plan"],
             "credit_balance": customer["credit_balance"],
             "subscription": public_subscription(current),
-            "past_due_since": _iso(customer["past_due_since"]),
+            "past_due_since": iso(customer["past_due_since"]),
             "credit_debt": customer["credit_debt"],
             "suspended": self.suspended(customer),
         }
@@ -468,13 +387,13 @@ class BillingService:
     async def apply_subscription(self, sub: dict[str, Any]) -> None:
         now = self._clock.now()
         async with self._engine.begin() as connection:
-            customer = await store.customer_by_stripe_id(connection, _id_of(sub["customer"]) or "")
+            customer = await store.customer_by_stripe_id(connection, id_of(sub["customer"]) or "")
             if customer is None:
                 log.info("subscription %s is not for one of our customers", sub["id"])
                 return
             customer = await store.lock_customer(connection, customer["id"])
             assert customer is not None
-            start, end = _subscription_period(sub)
+            start, end = subscription_period(sub)
             status = sub["status"]
             await store.upsert(
                 connection,
@@ -482,20 +401,20 @@ class BillingService:
                 {
                     "id": sub["id"],
                     "customer_id": customer["id"],
-                    "plan": _plan_of(sub),
+                    "plan": plan_of(sub),
                     "status": status,
-                    "current_period_start": _stamp(start),
-                    "current_period_end": _stamp(end),
+                    "current_period_start": stamp(start),
+                    "current_period_end": stamp(end),
                     "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
-                    "canceled_at": _stamp(sub.get("canceled_at")),
-                    "ended_at": _stamp(sub.get("ended_at")) if status == "canceled" else None,
+                    "canceled_at": stamp(sub.get("canceled_at")),
+                    "ended_at": stamp(sub.get("ended_at")) if status == "canceled" else None,
                     "updated_at": now,
                 },
             )
             if status in LIVE_STATUSES:
                 since = customer["past_due_since"] or now if status in DUNNING_STATUSES else None
                 await store.set_customer(
-                    connection, customer["id"], plan=_plan_of(sub), past_due_since=since
+                    connection, customer["id"], plan=plan_of(sub), past_due_since=since
                 )
             elif status in {"canceled", "incomplete_expired"}:
                 card = await store.default_payment_method(connection, customer["id"])
@@ -505,19 +424,19 @@ class BillingService:
                     plan="payg" if card else "trial",
                     past_due_since=None,
                     # The period's credits stay usable until the period would have ended.
-                    grants_expire_at=_stamp(end) or now,
+                    grants_expire_at=stamp(end) or now,
                 )
         await self.expire_lapsed_grants(customer["id"])
         await self._changed(customer["id"], "subscription")
 
     async def apply_invoice(self, invoice: dict[str, Any]) -> None:
         now = self._clock.now()
-        sub_id = _id_of(invoice.get("subscription")) or _id_of(
+        sub_id = id_of(invoice.get("subscription")) or id_of(
             ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
         )
         async with self._engine.begin() as connection:
             customer = await store.customer_by_stripe_id(
-                connection, _id_of(invoice["customer"]) or ""
+                connection, id_of(invoice["customer"]) or ""
             )
             if customer is None:
                 return
@@ -538,9 +457,9 @@ class BillingService:
                     "amount_due": invoice.get("amount_due") or 0,
                     "amount_paid": invoice.get("amount_paid") or 0,
                     "amount_remaining": invoice.get("amount_remaining") or 0,
-                    "period_start": _stamp(invoice.get("period_start")),
-                    "period_end": _stamp(invoice.get("period_end")),
-                    "created": _stamp(invoice.get("created")) or now,
+                    "period_start": stamp(invoice.get("period_start")),
+                    "period_end": stamp(invoice.get("period_end")),
+                    "created": stamp(invoice.get("created")) or now,
                     "updated_at": now,
                 },
             )
@@ -629,7 +548,7 @@ class BillingService:
 
     async def apply_refund(self, charge: dict[str, Any]) -> None:
         """A refunded fix purchase takes its credit back, or records a debt if it was spent."""
-        payment_id = _id_of(charge.get("payment_intent"))
+        payment_id = id_of(charge.get("payment_intent"))
         if not payment_id:
             return
         now = self._clock.now()
@@ -664,7 +583,7 @@ class BillingService:
         now = self._clock.now()
         async with self._engine.begin() as connection:
             row = await store.payment_method(connection, pm["id"])
-            stripe_customer = _id_of(pm.get("customer"))
+            stripe_customer = id_of(pm.get("customer"))
             owner = await store.customer_by_stripe_id(connection, stripe_customer or "")
             customer_id = row["customer_id"] if row else owner["id"] if owner else None
             if customer_id is None:
@@ -675,7 +594,7 @@ class BillingService:
                     connection, payment_methods, pm["id"], detached_at=now, is_default=False
                 )
             elif stripe_customer and row is None:
-                await store.upsert(connection, payment_methods, _card_row(pm, customer_id, now))
+                await store.upsert(connection, payment_methods, card_row(pm, customer_id, now))
 
     async def credits(self, customer_id: str, *, limit: int, before: int | None) -> dict[str, Any]:
         await self.expire_lapsed_grants(customer_id)
@@ -694,7 +613,7 @@ class BillingService:
                     "kind": e["kind"],
                     "reference": e["reference"],
                     "balance_after": e["balance_after"],
-                    "created_at": _iso(e["created_at"]),  # type: ignore[arg-type]
+                    "created_at": iso(e["created_at"]),  # type: ignore[arg-type]
                 }
                 for e in page
             ],
