@@ -173,17 +173,6 @@ def create_app(
             await services.stripe.close()
             await services.engine.dispose()
 
-    routes = [
-        Route("/health", health),
-        Route("/metrics", metrics),
-        *ProvisioningEndpoints(services, templates).routes(),
-        *BillingEndpoints(services).routes(),
-        *StripeWebhooks(services).routes(),
-        *GitHubWebhooks(services).routes(),
-        *DashboardEndpoints(services, templates).routes(),
-        *AdminEndpoints(services, templates).routes(),
-        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
-    ]
     session = Middleware(
         SessionMiddleware,
         secret_key=services.settings.session_secret or secrets.token_urlsafe(32),
@@ -192,9 +181,26 @@ def create_app(
         same_site="lax",
         https_only=services.settings.secure_cookies,
     )
+    # Sessions only where people sign in: the API and webhooks neither read nor set cookies.
+    signed_in = [
+        Route(route.path, route.endpoint, methods=route.methods, middleware=[session])
+        for route in [
+            *DashboardEndpoints(services, templates).routes(),
+            *AdminEndpoints(services, templates).routes(),
+        ]
+    ]
+    routes = [
+        Route("/health", health),
+        Route("/metrics", metrics),
+        *ProvisioningEndpoints(services, templates).routes(),
+        *BillingEndpoints(services).routes(),
+        *StripeWebhooks(services).routes(),
+        *GitHubWebhooks(services).routes(),
+        *signed_in,
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
     app = Starlette(
         routes=routes,
-        middleware=[session],
         lifespan=lifespan,
         exception_handlers={
             Problem: handle_problem,

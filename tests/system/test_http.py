@@ -155,3 +155,13 @@ def test_maintenance_forgets_old_idempotent_answers(system: SystemUnderTest) -> 
     # The key is free again, and the address is still taken.
     again = system.client.post("/api/v1/customers/onboard", json=body, headers=headers)
     assert again.status_code == 409
+
+
+def test_sessions_live_only_where_people_sign_in(system: SystemUnderTest) -> None:
+    """The API never sets a cookie; the dashboard's forms carry their CSRF token in one."""
+    api = system.client.post(
+        "/api/v1/customers/onboard", json={"email": "cookie@example.com", "name": "C"}
+    )
+    assert api.status_code == 201 and "set-cookie" not in api.headers
+    page = system.client.get("/dashboard/login")
+    assert page.status_code == 200 and "rsolv_session=" in page.headers["set-cookie"]
