@@ -82,13 +82,18 @@ async def stripe_settled(database_url: str, limit_seconds: float = 300.0) -> flo
         await engine.dispose()
 
 
-def report(label: str, latencies: list[float], elapsed: float, settled: float) -> str:
+def report(label: str, latencies: list[float], elapsed: float, *extra: str) -> str:
+    """A table row: latency percentiles, the rate, then any `extra` columns."""
     ms = [v * 1000 for v in latencies]
-    return (
-        f"| {label} | {len(ms)} | {percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} | "
-        f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {statistics.mean(ms):.1f} | "
-        f"{len(ms) / elapsed:.0f} | {settled:.2f} |"
-    )
+    figures = (percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), max(ms))
+    columns = [
+        label,
+        str(len(ms)),
+        *(f"{value:.1f}" for value in (*figures, statistics.mean(ms))),
+        f"{len(ms) / elapsed:.0f}",
+        *extra,
+    ]
+    return "| " + " | ".join(columns) + " |"
 
 
 def main() -> None:
@@ -121,7 +126,7 @@ def main() -> None:
                     )
                     settled = asyncio.run(stripe_settled(url))
                     label = f"{kind}, {concurrency}"
-                    print(report(label, latencies, elapsed, settled), flush=True)
+                    print(report(label, latencies, elapsed, f"{settled:.2f}"), flush=True)
 
 
 if __name__ == "__main__":
