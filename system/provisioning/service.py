@@ -252,6 +252,10 @@ class ProvisioningService:
             async with slots:
                 return await self.sync_stripe_customer(row["customer_id"], row)
 
-        synced = await asyncio.gather(*(sync(row) for row in pending))
-        done = sum(1 for stripe_id in synced if stripe_id)
-        return {"synced": done, "failed": len(synced) - done}
+        # One customer's unexpected error must not leave the others running unawaited.
+        outcomes = await asyncio.gather(*(sync(row) for row in pending), return_exceptions=True)
+        for row, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("stripe customer for %s failed: %r", row["customer_id"], outcome)
+        done = sum(1 for outcome in outcomes if isinstance(outcome, str))
+        return {"synced": done, "failed": len(outcomes) - done}

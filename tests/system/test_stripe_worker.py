@@ -147,3 +147,29 @@ def test_a_pass_that_fails_is_logged_and_the_worker_goes_on(
     totals = asyncio.run(run())
     assert totals["failed"] == 0 and totals["synced"] >= 2
     assert "stripe worker pass failed" in caplog.text
+
+
+def test_one_customer_failing_unexpectedly_does_not_stop_the_others(
+    system: SystemUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """B's Stripe customer is already recorded on A (damaged data): completing B breaks
+    the unique constraint; B counts as failed and is logged, C is synced all the same."""
+    from sqlalchemy import update
+
+    from system.stripe_gateway import StripeCustomerRequest
+
+    a, b, c = (_signup(system, f"worker-{n}@example.com") for n in "abc")
+    gateway = system.services.stripe
+    request = StripeCustomerRequest(email="worker-b@example.com", name="W", customer_id=b)
+    b_at_stripe = system.call(gateway.create_customer, request)  # what B's sync will get back
+
+    async def damage_and_pass() -> dict[str, int]:
+        async with system.services.engine.begin() as connection:
+            await connection.execute(
+                update(customers).where(customers.c.id == a).values(stripe_customer_id=b_at_stripe)
+            )
+        return await system.services.provisioning.sync_pending(concurrency=3)
+
+    assert system.call(damage_and_pass) == {"synced": 2, "failed": 1}  # a (no-op), c; b failed
+    assert f"stripe customer for {b} failed" in caplog.text
+    assert system.scalar(select(customers.c.stripe_customer_id).where(customers.c.id == c))
