@@ -80,23 +80,11 @@ async def lookup(
     return StoredResponse(row["status_code"], key.open(row["response"]))
 
 
-async def remember(
-    connection: AsyncConnection,
-    key: IdempotencyKey,
-    fingerprint: bytes,
-    response: StoredResponse,
-    now: datetime,
-) -> None:
-    """Store the answer in the caller's transaction; a concurrent twin fails on the key."""
-    await connection.execute(
-        idempotent_requests.insert(), stored_row(key, fingerprint, response, now)
-    )
-
-
 def stored_row(
     key: IdempotencyKey, fingerprint: bytes, response: StoredResponse, now: datetime
 ) -> dict[str, Any]:
-    """The `idempotent_requests` row that remembers `response`, sealed with the key."""
+    """The `idempotent_requests` row that remembers `response`, sealed with the key; it is
+    written with the rows of the answer it remembers, so a concurrent twin fails on the key."""
     return {
         "scope": key.scope,
         "key_hash": key.key_hash,

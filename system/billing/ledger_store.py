@@ -36,15 +36,15 @@ async def post(connection: AsyncConnection, customer_id: str, entry: Entry, now:
     if balance is None:
         current = await balance_of(connection, customer_id)
         raise InsufficientCredit(current, entry.amount)
-    await append(connection, customer_id, entry, int(balance), now)
+    await connection.execute(_INSERT_ENTRY, entry_row(customer_id, entry, int(balance), now))
     return int(balance)
 
 
 def entry_row(
     customer_id: str, entry: Entry, balance_after: int, now: datetime
 ) -> dict[str, object]:
-    """The ledger row of `entry`, for a caller that writes it with other rows (a new
-    customer's opening grant, with the balance it set in the same transaction)."""
+    """The ledger row of `entry`: `post` writes it after moving the balance; signup writes
+    the opening grant's with its other rows, the balance set on the new customer."""
     return {
         "customer_id": customer_id,
         "amount": entry.amount,
@@ -53,13 +53,6 @@ def entry_row(
         "balance_after": balance_after,
         "created_at": now,
     }
-
-
-async def append(
-    connection: AsyncConnection, customer_id: str, entry: Entry, balance_after: int, now: datetime
-) -> None:
-    """Write the entry row alone (`post` moves the balance first and then calls this)."""
-    await connection.execute(_INSERT_ENTRY, entry_row(customer_id, entry, balance_after, now))
 
 
 async def balance_of(connection: AsyncConnection, customer_id: str) -> int:
