@@ -2,10 +2,13 @@
 
     .venv/bin/python -m load.bench_signup --database sqlite --database postgresql
     .venv/bin/python -m load.bench_signup --database postgresql --stripe-worker --workers 2
+    .venv/bin/python -m load.bench_signup --database postgresql --stripe-worker --cpu
 
 Prints p50/p95/p99 latency and signups per second for each database and concurrency, and
 how long after the run's last answer every signup had its Stripe customer (after the
 answer in the API's processes, or with `--stripe-worker` by the `stripe-worker` process).
+With `--cpu`, each row is followed by the CPU each process spent per signup (load/cpu.py),
+measured until every Stripe customer exists.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import aiohttp
 
+from load import cpu
 from load.stack import fresh_database, running_stack
 
 
@@ -107,6 +111,7 @@ def main() -> None:
         action="store_true",
         help="STRIPE_SYNC_MODE=worker: Stripe customers made by a stripe-worker process",
     )
+    parser.add_argument("--cpu", action="store_true", help="CPU per signup of each process")
     args = parser.parse_args()
     databases = args.database or ["sqlite", "postgresql"]
     levels = args.concurrency or [1, 20]
@@ -121,12 +126,15 @@ def main() -> None:
                 asyncio.run(run(stack.system_url, 200, max(levels)))  # warm up every connection
                 asyncio.run(stripe_settled(url))
                 for concurrency in levels:
+                    before = cpu.snapshot() if args.cpu else {}
                     latencies, elapsed = asyncio.run(
                         run(stack.system_url, args.signups, concurrency)
                     )
                     settled = asyncio.run(stripe_settled(url))
                     label = f"{kind}, {concurrency}"
                     print(report(label, latencies, elapsed, f"{settled:.2f}"), flush=True)
+                    if args.cpu:
+                        print(cpu.per_request(before, cpu.snapshot(), args.signups), flush=True)
 
 
 if __name__ == "__main__":
