@@ -217,8 +217,8 @@ def create_served_app() -> Starlette:
 
     The process is the app's alone, so everything built at startup (modules, routes,
     SQLAlchemy's tables and compiled cache) is moved out of the cyclic GC's sight and its
-    young generation is collected less often: a full collection over all of it paused
-    requests for up to 130 ms, the whole tail of the signup benchmark.
+    young generation is collected less often: full collections over all of it paused
+    requests, and were most of the signup benchmark's p99 tail (docs/BENCHMARKS.md).
     """
     app = create_app()
     gc.freeze()
