@@ -212,6 +212,13 @@ class ProvisioningService:
             return None
         if customer["stripe_customer_id"]:
             return str(customer["stripe_customer_id"])
+        stripe_id = await self._create_at_stripe(customer_id, customer)
+        if stripe_id:
+            await self._record_stripe_customers({customer_id: stripe_id})
+        return stripe_id
+
+    async def _create_at_stripe(self, customer_id: str, customer: dict[str, Any]) -> str | None:
+        """The Stripe customer's id, or None when Stripe failed and the sync was postponed."""
         request = StripeCustomerRequest(
             email=customer["email"],
             name=customer["name"],
@@ -220,14 +227,34 @@ class ProvisioningService:
             github_org=customer["github_org"],
         )
         try:
-            stripe_id = await self._stripe.create_customer(request)
+            return await self._stripe.create_customer(request)
         except StripeUnavailable as error:
             await self._postpone(customer_id, str(error))
             log.warning("stripe customer for %s deferred: %s", customer_id, error)
             return None
-        async with self._engine.begin() as connection:
-            await store.complete_stripe_sync(connection, customer_id, stripe_id)
-        return stripe_id
+
+    async def _record_stripe_customers(self, created: dict[str, str]) -> None:
+        if created:
+            async with self._engine.begin() as connection:
+                await store.complete_stripe_syncs(connection, created)
+
+    async def _record_each(self, created: dict[str, str]) -> list[str]:
+        """Record a pass's Stripe customers in one transaction (a separate one each cost the
+        database more than the rest of the pass); if one breaks a constraint, each goes in
+        on its own, so that the others still land. The customers recorded."""
+        try:
+            await self._record_stripe_customers(created)
+            return list(created)
+        except IntegrityError:
+            recorded = []
+            for ours, theirs in created.items():
+                try:
+                    await self._record_stripe_customers({ours: theirs})
+                except IntegrityError as error:
+                    log.error("stripe customer for %s failed: %r", ours, error)
+                else:
+                    recorded.append(ours)
+            return recorded
 
     async def _postpone(self, customer_id: str, error: str) -> None:
         async with self._engine.begin() as connection:
@@ -248,14 +275,19 @@ class ProvisioningService:
             pending = await store.due_stripe_syncs(connection, horizon, limit)
         slots = asyncio.Semaphore(concurrency)
 
-        async def sync(row: dict[str, Any]) -> str | None:
+        async def create(row: dict[str, Any]) -> str | None:
+            if row["stripe_customer_id"]:  # made meanwhile: only the queue row is left
+                return str(row["stripe_customer_id"])
             async with slots:
-                return await self.sync_stripe_customer(row["customer_id"], row)
+                return await self._create_at_stripe(row["customer_id"], row)
 
         # One customer's unexpected error must not leave the others running unawaited.
-        outcomes = await asyncio.gather(*(sync(row) for row in pending), return_exceptions=True)
+        outcomes = await asyncio.gather(*(create(row) for row in pending), return_exceptions=True)
+        created: dict[str, str] = {}
         for row, outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 log.error("stripe customer for %s failed: %r", row["customer_id"], outcome)
-        done = sum(1 for outcome in outcomes if isinstance(outcome, str))
+            elif outcome:
+                created[row["customer_id"]] = outcome
+        done = len(await self._record_each(created))
         return {"synced": done, "failed": len(outcomes) - done}

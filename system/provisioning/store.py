@@ -189,14 +189,14 @@ async def due_stripe_syncs(
     return [dict(row) for row in rows.mappings()]
 
 
-async def complete_stripe_sync(
-    connection: AsyncConnection, customer_id: str, stripe_customer_id: str
-) -> None:
+async def complete_stripe_syncs(connection: AsyncConnection, created: dict[str, str]) -> None:
+    """Record each customer's Stripe customer (customer id -> Stripe id) and take it off the
+    queue: two statements, each sent once for all of them."""
     await connection.execute(
         _SET_STRIPE_CUSTOMER,
-        {"customer_id": customer_id, "stripe_customer_id": stripe_customer_id},
+        [{"customer_id": ours, "stripe_customer_id": theirs} for ours, theirs in created.items()],
     )
-    await connection.execute(_DEQUEUE_STRIPE_SYNC, {"customer_id": customer_id})
+    await connection.execute(_DEQUEUE_STRIPE_SYNC, [{"customer_id": ours} for ours in created])
 
 
 async def postpone_stripe_sync(

@@ -106,7 +106,8 @@ def test_the_worker_command_runs_until_stopped(system: SystemUnderTest) -> None:
         "STRIPE_API_KEY": settings.stripe_api_key,
     }
     worker = subprocess.Popen(
-        # --nice 0: on a busy test machine a nice-19 worker could wait out the test
+        # normal priority: on a busy test machine an idle-priority worker could wait out
+        # the test
         [
             sys.executable,
             "-m",
@@ -114,8 +115,8 @@ def test_the_worker_command_runs_until_stopped(system: SystemUnderTest) -> None:
             "stripe-worker",
             "--poll-seconds",
             "0.05",
-            "--nice",
-            "0",
+            "--priority",
+            "normal",
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -183,3 +184,28 @@ def test_one_customer_failing_unexpectedly_does_not_stop_the_others(
     assert system.call(damage_and_pass) == {"synced": 2, "failed": 1}  # a (no-op), c; b failed
     assert f"stripe customer for {b} failed" in caplog.text
     assert system.scalar(select(customers.c.stripe_customer_id).where(customers.c.id == c))
+
+
+def test_a_queued_customer_whose_stripe_customer_exists_only_leaves_the_queue(
+    system: SystemUnderTest,
+) -> None:
+    """Billing can make the Stripe customer first; the worker then makes no second one."""
+    customer_id = _signup(system, "worker-first@example.com")
+    stripe_id = system.call(system.services.provisioning.sync_stripe_customer, customer_id)
+    assert stripe_id
+
+    async def requeue_and_pass() -> dict[str, int]:
+        async with system.services.engine.begin() as connection:
+            await connection.execute(
+                stripe_sync_queue.insert().values(
+                    customer_id=customer_id,
+                    attempts=0,
+                    next_attempt_at=system.clock.now(),
+                    created_at=system.clock.now(),
+                )
+            )
+        return await system.services.provisioning.sync_pending()
+
+    assert system.call(requeue_and_pass) == {"synced": 1, "failed": 0}
+    assert _queued(system) == 0
+    assert _stripe_ids(system, "worker-first@example.com") == [stripe_id]
