@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from system import cpu_priority
 from system.settings import Settings
 
 
@@ -108,8 +109,7 @@ def cmd_stripe_worker(args: argparse.Namespace) -> int:
     from system.app import build_services
     from system.provisioning.worker import WorkerPolicy, run_worker
 
-    if args.nice:
-        os.nice(args.nice)  # background work: the API's processes come first
+    cpu_priority.lower(args.priority)  # background work: the API's processes come first
     services = build_services(_settings(args))
     policy = WorkerPolicy(
         poll_seconds=args.poll_seconds, batch=args.batch, concurrency=args.concurrency
@@ -139,6 +139,7 @@ def cmd_stripe_worker(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from simulator.stripe_emulator.server import serve
 
+    cpu_priority.lower(args.priority)
     serve(host=args.host, port=args.port, persist_path=args.persist, seed=args.seed)
     return 0
 
@@ -223,7 +224,12 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--poll-seconds", type=float, default=0.2)
     worker.add_argument("--batch", type=int, default=100)
     worker.add_argument("--concurrency", type=int, default=8)
-    worker.add_argument("--nice", type=int, default=19, help="lower CPU priority by this much")
+    worker.add_argument(
+        "--priority",
+        choices=cpu_priority.PRIORITIES,
+        default="idle",
+        help="CPU priority: idle (only CPU time the API leaves; the default), low (nice 19)",
+    )
     worker.set_defaults(handler=cmd_stripe_worker)
 
     emulator = sub.add_parser("emulator", help="serve the offline Stripe API emulator")
@@ -231,6 +237,12 @@ def parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=12111)
     emulator.add_argument("--persist", help="SQLite file that keeps the emulator's state")
     emulator.add_argument("--seed", type=int, help="seed for ids, so runs repeat")
+    emulator.add_argument(
+        "--priority",
+        choices=cpu_priority.PRIORITIES,
+        default="normal",
+        help="CPU priority: idle for benchmarks, where it stands in for Stripe's machines",
+    )
     emulator.set_defaults(handler=cmd_emulator)
     stack = sub.add_parser("stack", help="the emulator and the app together, embedded")
     stack.add_argument("--host", default="127.0.0.1")
