@@ -4,17 +4,22 @@ database allows: on PostgreSQL one statement, elsewhere one INSERT each in a tra
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, literal, select
+import asyncpg
+from sqlalchemy import Select, Table, bindparam, literal_column, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 Rows = Sequence[tuple[Table, Mapping[str, Any]]]
+Shape = tuple[tuple[Table, tuple[str, ...]], ...]
 
 
 @functools.cache
-def _one_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Select[Any]:
+def _one_statement(shape: Shape) -> Select[Any]:
     """`SELECT 1` carrying each INSERT as a data-modifying CTE: PostgreSQL runs them all
     in one statement and checks foreign keys at its end, when every row exists."""
     inserts = [
@@ -23,7 +28,38 @@ def _one_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Select[A
         .cte(f"insert_{n}")
         for n, (table, columns) in enumerate(shape)
     ]
-    return select(literal(1)).add_cte(*inserts)
+    return select(literal_column("1")).add_cte(*inserts)
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once for the driver: its SQL, the order of its parameters
+    and the columns' own conversions of them (UtcDateTime's checks, for one)."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        processors = self.processors
+        return tuple(
+            processors[name](params[name]) if name in processors else params[name]
+            for name in self.names
+        )
+
+
+@functools.cache
+def _driver_statement(shape: Shape, dialect: Dialect) -> _DriverStatement:
+    compiled = _one_statement(shape).compile(dialect=dialect)
+    return _DriverStatement(
+        compiled.string,
+        tuple(compiled.positiontup or ()),
+        {  # private, but the only place SQLAlchemy keeps them (a Sequence: tuple types)
+            name: processor
+            for name, processor in compiled._bind_processors.items()
+            if callable(processor)
+        },
+    )
 
 
 async def insert_together(engine: AsyncEngine, rows: Rows) -> None:
@@ -32,19 +68,39 @@ async def insert_together(engine: AsyncEngine, rows: Rows) -> None:
 
     On PostgreSQL this is one statement, outside an explicit transaction (a single
     statement is atomic by itself): one round trip instead of one per row plus BEGIN and
-    COMMIT, which were most of a signup's database time. Each shape of rows is compiled
-    once."""
+    COMMIT, which were most of a signup's database time. It is compiled once per shape of
+    rows and handed straight to asyncpg on a pooled connection: SQLAlchemy's execution
+    path around it (parameter processing, autocommit switching, the result) cost more CPU
+    than the signup's other work in the database layer (docs/BENCHMARKS.md)."""
     if engine.dialect.name == "postgresql":
-        shape = tuple((table, tuple(values)) for table, values in rows)
-        params = {
-            f"r{n}_{column}": value
-            for n, (_, values) in enumerate(rows)
-            for column, value in values.items()
-        }
-        async with engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(_one_statement(shape), params)
+        await _insert_with_driver(engine, rows)
         return
     async with engine.begin() as connection:
         for table, values in rows:
             await connection.execute(table.insert(), values)
+
+
+async def _insert_with_driver(engine: AsyncEngine, rows: Rows) -> None:
+    shape = tuple((table, tuple(values)) for table, values in rows)
+    statement = _driver_statement(shape, engine.dialect)
+    params = {
+        f"r{n}_{column}": value
+        for n, (_, values) in enumerate(rows)
+        for column, value in values.items()
+    }
+    try:
+        arguments = statement.arguments(params)
+    except Exception as error:  # a column's conversion refused a value: nothing was sent
+        raise StatementError(str(error), statement.sql, None, error) from error
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None  # a checked-out connection always has one
+        try:
+            await driver.execute(statement.sql, *arguments)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(statement.sql, None, error) from error
+        except Exception as error:
+            # The connection may be lost or out of step: the pool must not lend it again.
+            # (A cancelled statement's connection the pool itself terminates.)
+            await connection.invalidate()
+            raise DBAPIError(statement.sql, None, error) from error

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from system.db.engine import create_engine
 from system.db.tables import api_keys, customers
 from system.db.together import insert_together
 from tests.support import SystemUnderTest
@@ -52,3 +55,56 @@ def test_a_violation_in_a_later_row_leaves_nothing_written(system: SystemUnderTe
     # the connection went back to the pool in a usable state
     system.call(insert_together, engine, [(customers, _customer(3))])
     assert system.scalar(select(func.count()).select_from(customers)) == 2
+
+
+def test_a_naive_datetime_is_refused_before_anything_is_written(system: SystemUnderTest) -> None:
+    """The columns' own rules (here UtcDateTime's) apply to rows inserted together too."""
+    naive = {**_customer(4), "created_at": datetime(2026, 3, 1)}
+    with pytest.raises(StatementError, match="naive datetimes"):
+        system.call(insert_together, system.services.engine, [(customers, naive)])
+    assert system.scalar(select(func.count()).select_from(customers)) == 0
+
+
+def test_a_failure_other_than_a_constraint_leaves_the_pool_usable(
+    system: SystemUnderTest,
+) -> None:
+    """A value the database cannot take fails as SQLAlchemy's DBAPIError, not the driver's
+    own error, and the next insert still works."""
+    wrong_type = {**_customer(5), "name": {"not": "text"}}
+    with pytest.raises(DBAPIError):
+        system.call(insert_together, system.services.engine, [(customers, wrong_type)])
+    system.call(insert_together, system.services.engine, [(customers, _customer(6))])
+    assert system.scalar(select(func.count()).select_from(customers)) == 1
+
+
+def test_an_insert_cancelled_while_it_waits_leaves_the_pool_usable(
+    system: SystemUnderTest,
+) -> None:
+    """A signup whose request is cancelled while its insert waits (here on another
+    transaction's row with the same address) gives back no connection mid-statement: the
+    next inserts work. (Whether a cancelled statement still lands is the database's race;
+    here the row it waits on is committed, so it cannot.)"""
+    same_address = {**_customer(8), "email_key": _customer(7)["email_key"]}
+
+    async def cancelled_while_waiting() -> None:
+        # Two connections, so that the inserts after it get the cancelled one back.
+        engine = create_engine(system.services.settings.database_url, pool_size=2, max_overflow=0)
+        try:
+            await cancel_one_then_insert_twice(engine)
+        finally:
+            await engine.dispose()
+
+    async def cancel_one_then_insert_twice(engine: AsyncEngine) -> None:
+        async with engine.begin() as holder:
+            await holder.execute(customers.insert().values(_customer(7)))
+            waiting = asyncio.create_task(insert_together(engine, [(customers, same_address)]))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+        for n in (9, 10):
+            await insert_together(engine, [(customers, _customer(n))])
+
+    system.call(cancelled_while_waiting)
+    assert system.scalar(select(func.count()).select_from(customers)) == 3
