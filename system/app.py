@@ -121,8 +121,9 @@ async def register_webhook_endpoint(services: Services, public_url: str) -> str:
 
 async def maintain(services: Services) -> dict[str, int]:
     """One pass of upkeep: complete the Stripe side of customers whose signup could not
-    reach Stripe, and forget idempotent answers older than their time to live."""
-    outcome = await services.provisioning.sync_pending()
+    reach Stripe (in worker mode, only if the worker seems away), and forget idempotent
+    answers older than their time to live."""
+    outcome = await services.provisioning.sync_left_behind()
     horizon = services.clock.now() - timedelta(seconds=services.settings.idempotency_ttl_seconds)
     async with services.engine.begin() as connection:
         outcome["idempotency_purged"] = await idempotency.purge_older_than(connection, horizon)

@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 ONBOARD_SCOPE = "onboard"
 SYNC_BACKOFF_BASE = timedelta(seconds=5)
 SYNC_BACKOFF_MAX = timedelta(hours=1)
+# In worker mode, how long a queued customer waits past its due time before the API
+# processes' upkeep takes it: the Stripe worker is then not running.
+WORKER_ABSENT_AFTER = timedelta(minutes=1)
 
 
 class DuplicateCustomer(Exception):
@@ -271,6 +274,18 @@ class ProvisioningService:
         """Retry queued Stripe customers that are due (or all, with include_not_due), up to
         `limit` of them, `concurrency` at a time."""
         horizon = self._clock.now() + (SYNC_BACKOFF_MAX * 2 if include_not_due else timedelta(0))
+        return await self._sync_due_by(horizon, limit, concurrency)
+
+    async def sync_left_behind(self) -> dict[str, int]:
+        """The API processes' upkeep: retry queued Stripe customers that are due. In worker
+        mode only those the worker has left past WORKER_ABSENT_AFTER: the queue is the
+        worker's, and a burst of signups it is about to take would cost the API processes
+        CPU that their answers need."""
+        if self._policy.stripe_after_signup:
+            return await self.sync_pending()
+        return await self._sync_due_by(self._clock.now() - WORKER_ABSENT_AFTER, 100, 1)
+
+    async def _sync_due_by(self, horizon: datetime, limit: int, concurrency: int) -> dict[str, int]:
         async with self._engine.connect() as connection:
             pending = await store.due_stripe_syncs(connection, horizon, limit)
         slots = asyncio.Semaphore(concurrency)

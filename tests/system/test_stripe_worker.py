@@ -209,3 +209,22 @@ def test_a_queued_customer_whose_stripe_customer_exists_only_leaves_the_queue(
     assert system.call(requeue_and_pass) == {"synced": 1, "failed": 0}
     assert _queued(system) == 0
     assert _stripe_ids(system, "worker-first@example.com") == [stripe_id]
+
+
+def test_the_api_upkeep_leaves_the_queue_to_the_worker_until_it_seems_away(
+    system: SystemUnderTest,
+) -> None:
+    """In worker mode the API processes' upkeep pass makes no Stripe calls for a burst of
+    signups the worker is about to take (they would cost the answers' CPU); a customer
+    still queued a minute after it was due means no worker is running, and then it does."""
+    from system.app import maintain
+
+    _signup(system, "worker-away@example.com")
+    assert system.call(maintain, system.services)["synced"] == 0
+    assert _queued(system) == 1
+    system.clock.advance(seconds=59)
+    assert system.call(maintain, system.services)["synced"] == 0
+    system.clock.advance(seconds=2)
+    assert system.call(maintain, system.services)["synced"] == 1
+    assert _queued(system) == 0
+    assert len(_stripe_ids(system, "worker-away@example.com")) == 1
