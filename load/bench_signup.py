@@ -9,9 +9,6 @@ how long after the run's last answer every signup had its Stripe customer (after
 answer in the API's processes, or with `--stripe-worker` by the `stripe-worker` process).
 With `--cpu`, each row is followed by the CPU each process spent per signup (load/cpu.py),
 measured until every Stripe customer exists.
-
-No answer waits for Stripe, so the emulator runs at idle CPU priority: it stands in for
-Stripe's machines, not for work of ours on these cores (load/stack.py).
 """
 
 from __future__ import annotations
@@ -125,9 +122,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for kind in databases:
             url = fresh_database(kind, Path(workdir))
-            with running_stack(
-                url, args.workers, args.stripe_worker, stripe_off_the_answer_path=True
-            ) as stack:
+            with running_stack(url, args.workers, args.stripe_worker) as stack:
                 asyncio.run(run(stack.system_url, 200, max(levels)))  # warm up every connection
                 asyncio.run(stripe_settled(url))
                 for concurrency in levels:

@@ -52,18 +52,10 @@ def fresh_database(kind: str, workdir: Path) -> str:
 
 @contextlib.contextmanager
 def running_stack(
-    database_url: str,
-    workers: int = 1,
-    stripe_worker: bool = False,
-    stripe_off_the_answer_path: bool = False,
+    database_url: str, workers: int = 1, stripe_worker: bool = False
 ) -> Iterator[Stack]:
     """The emulator and the system as separate uvicorn processes; with `stripe_worker`,
-    signups leave their Stripe customer to a `stripe-worker` process (STRIPE_SYNC_MODE).
-
-    `stripe_off_the_answer_path`: for a benchmark whose answers never wait for Stripe, the
-    emulator runs at idle CPU priority. It stands in for Stripe's own machines, which in
-    production take none of these cores; at normal priority its work for the background
-    would be charged to the answers' latency."""
+    signups leave their Stripe customer to a `stripe-worker` process (STRIPE_SYNC_MODE)."""
     cli = [sys.executable, "-m", "system.cli"]
     emulator_port, system_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
@@ -81,14 +73,7 @@ def running_stack(
     with contextlib.ExitStack() as running:
         running.enter_context(
             process(
-                [
-                    *cli,
-                    "emulator",
-                    "--port",
-                    str(emulator_port),
-                    "--priority",
-                    "idle" if stripe_off_the_answer_path else "normal",
-                ],
+                [*cli, "emulator", "--port", str(emulator_port)],
                 env,
                 f"{emulator_url}/_emulator/health",
             )

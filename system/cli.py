@@ -139,7 +139,6 @@ def cmd_stripe_worker(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     from simulator.stripe_emulator.server import serve
 
-    cpu_priority.lower(args.priority)
     serve(host=args.host, port=args.port, persist_path=args.persist, seed=args.seed)
     return 0
 
@@ -237,12 +236,6 @@ def parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=12111)
     emulator.add_argument("--persist", help="SQLite file that keeps the emulator's state")
     emulator.add_argument("--seed", type=int, help="seed for ids, so runs repeat")
-    emulator.add_argument(
-        "--priority",
-        choices=cpu_priority.PRIORITIES,
-        default="normal",
-        help="CPU priority: idle for benchmarks, where it stands in for Stripe's machines",
-    )
     emulator.set_defaults(handler=cmd_emulator)
     stack = sub.add_parser("stack", help="the emulator and the app together, embedded")
     stack.add_argument("--host", default="127.0.0.1")

@@ -1,8 +1,7 @@
 """CPU priority for background processes, so that serving requests comes first.
 
 A process can only lower its own priority (taking it back needs privileges), so this is
-called once, at the start of a process that does background work: the Stripe worker, and
-the emulator when it stands in, on the same cores, for Stripe's own machines.
+called once, at the start of a process that does background work: the Stripe worker.
 """
 
 from __future__ import annotations
