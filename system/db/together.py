@@ -70,8 +70,8 @@ async def insert_together(engine: AsyncEngine, rows: Rows) -> None:
     statement is atomic by itself): one round trip instead of one per row plus BEGIN and
     COMMIT, which were most of a signup's database time. It is compiled once per shape of
     rows and handed straight to asyncpg on a pooled connection: SQLAlchemy's execution
-    path around it (parameter processing, autocommit switching, the result) cost more CPU
-    than the signup's other work in the database layer (docs/BENCHMARKS.md)."""
+    path around it (parameter processing, switching to autocommit and back, the result)
+    was 18% of the instructions a signup costs the app (docs/BENCHMARKS.md)."""
     if engine.dialect.name == "postgresql":
         await _insert_with_driver(engine, rows)
         return
@@ -101,6 +101,7 @@ async def _insert_with_driver(engine: AsyncEngine, rows: Rows) -> None:
             raise IntegrityError(statement.sql, None, error) from error
         except Exception as error:
             # The connection may be lost or out of step: the pool must not lend it again.
-            # (A cancelled statement's connection the pool itself terminates.)
+            # (A cancelled statement's connection is SQLAlchemy's to handle: its pool does
+            # not lend one out mid-statement. Tested.)
             await connection.invalidate()
-            raise DBAPIError(statement.sql, None, error) from error
+            raise DBAPIError(statement.sql, None, error, connection_invalidated=True) from error

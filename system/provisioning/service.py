@@ -242,9 +242,9 @@ class ProvisioningService:
                 await store.complete_stripe_syncs(connection, created)
 
     async def _record_each(self, created: dict[str, str]) -> list[str]:
-        """Record a pass's Stripe customers in one transaction (a separate one each cost the
-        database more than the rest of the pass); if one breaks a constraint, each goes in
-        on its own, so that the others still land. The customers recorded."""
+        """Record a pass's Stripe customers in one transaction (one each cost about as much
+        CPU as the Stripe calls); if one breaks a constraint, each goes in on its own, so
+        that the others still land. The customers recorded."""
         try:
             await self._record_stripe_customers(created)
             return list(created)
