@@ -19,6 +19,7 @@ from system.billing.ledger import Entry
 from system.clock import Clock
 from system.ids import new_id
 from system.provisioning import api_keys, emails, store
+from system.provisioning.follow_ups import StripeFollowUps
 from system.stripe_gateway import StripeCustomerRequest, StripeGateway, StripeUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ SYNC_BACKOFF_MAX = timedelta(hours=1)
 # In worker mode, how long a queued customer waits past its due time before the API
 # processes' upkeep takes it: the Stripe worker is then not running.
 WORKER_ABSENT_AFTER = timedelta(minutes=1)
+# After-response Stripe calls in flight at once, per API process (as the worker's default).
+FOLLOW_UP_CONCURRENCY = 8
+# What a Stripe customer is made from (the queue's rows carry these, with customer_id).
+STRIPE_CUSTOMER_FIELDS = ("email", "name", "company", "github_org")
 
 
 class DuplicateCustomer(Exception):
@@ -102,6 +107,9 @@ class ProvisioningService:
         self._stripe = stripe
         self._clock = clock
         self._policy = policy
+        self._follow_ups = StripeFollowUps(
+            functools.partial(self._sync_rows, concurrency=FOLLOW_UP_CONCURRENCY)
+        )
 
     async def onboard(self, signup: Signup, idempotency_key: str | None = None) -> OnboardResult:
         """Create customer, key and trial credits atomically, and queue its Stripe customer.
@@ -198,19 +206,18 @@ class ProvisioningService:
         replayed answer, or when the Stripe worker does it."""
         if result.replayed or not self._policy.stripe_after_signup:
             return None
-        fresh = {**result.body["customer"], "stripe_customer_id": None}
-        return functools.partial(self.sync_stripe_customer, result.customer_id, fresh)
+        row = {
+            "customer_id": result.customer_id,
+            **{field: result.body["customer"][field] for field in STRIPE_CUSTOMER_FIELDS},
+            "stripe_customer_id": None,
+        }
+        return functools.partial(self._follow_ups.create, row)
 
-    async def sync_stripe_customer(
-        self, customer_id: str, fresh: dict[str, Any] | None = None
-    ) -> str | None:
+    async def sync_stripe_customer(self, customer_id: str) -> str | None:
         """Create the customer's Stripe customer if it has none; its id, or None if Stripe
-        failed (the attempt is recorded and retried later with backoff). `fresh`: the
-        customer as signup just wrote it, which saves reading it back."""
-        customer = fresh
-        if customer is None:
-            async with self._engine.connect() as connection:
-                customer = await store.get_customer(connection, customer_id)
+        failed (the attempt is recorded and retried later with backoff)."""
+        async with self._engine.connect() as connection:
+            customer = await store.get_customer(connection, customer_id)
         if customer is None:
             return None
         if customer["stripe_customer_id"]:
@@ -241,22 +248,22 @@ class ProvisioningService:
             async with self._engine.begin() as connection:
                 await store.complete_stripe_syncs(connection, created)
 
-    async def _record_each(self, created: dict[str, str]) -> list[str]:
+    async def _record_each(self, created: dict[str, str]) -> dict[str, str]:
         """Record a pass's Stripe customers in one transaction (one each cost about as much
         CPU as the Stripe calls); if one breaks a constraint, each goes in on its own, so
-        that the others still land. The customers recorded."""
+        that the others still land. Those recorded."""
         try:
             await self._record_stripe_customers(created)
-            return list(created)
+            return created
         except IntegrityError:
-            recorded = []
+            recorded = {}
             for ours, theirs in created.items():
                 try:
                     await self._record_stripe_customers({ours: theirs})
                 except IntegrityError as error:
                     log.error("stripe customer for %s failed: %r", ours, error)
                 else:
-                    recorded.append(ours)
+                    recorded[ours] = theirs
             return recorded
 
     async def _postpone(self, customer_id: str, error: str) -> None:
@@ -288,6 +295,12 @@ class ProvisioningService:
     async def _sync_due_by(self, horizon: datetime, limit: int, concurrency: int) -> dict[str, int]:
         async with self._engine.connect() as connection:
             pending = await store.due_stripe_syncs(connection, horizon, limit)
+        done = len(await self._sync_rows(pending, concurrency))
+        return {"synced": done, "failed": len(pending) - done}
+
+    async def _sync_rows(self, pending: list[dict[str, Any]], concurrency: int) -> dict[str, str]:
+        """Make the Stripe customers of queued rows, `concurrency` at a time, and record
+        them in one transaction; those recorded (customer id -> Stripe id)."""
         slots = asyncio.Semaphore(concurrency)
 
         async def create(row: dict[str, Any]) -> str | None:
@@ -304,5 +317,4 @@ class ProvisioningService:
                 log.error("stripe customer for %s failed: %r", row["customer_id"], outcome)
             elif outcome:
                 created[row["customer_id"]] = outcome
-        done = len(await self._record_each(created))
-        return {"synced": done, "failed": len(outcomes) - done}
+        return await self._record_each(created)
