@@ -108,3 +108,31 @@ def test_an_insert_cancelled_while_it_waits_leaves_the_pool_usable(
 
     system.call(cancelled_while_waiting)
     assert system.scalar(select(func.count()).select_from(customers)) == 3
+
+
+def test_rows_read_back_as_sqlalchemy_would_have_written_them(system: SystemUnderTest) -> None:
+    """The driver gets each value as the column's type would have sent it (SQLite stores
+    datetimes as text in SQLAlchemy's format), and the columns' defaults still apply."""
+    engine = system.services.engine
+    stamp = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    ours, theirs = ({**_customer(n), "created_at": stamp} for n in (11, 12))
+
+    async def both_ways() -> None:
+        await insert_together(engine, [(customers, ours)])
+        async with engine.begin() as connection:
+            await connection.execute(customers.insert(), theirs)
+
+    system.call(both_ways)
+    read = select(customers).where(customers.c.id.in_([ours["id"], theirs["id"]]))
+
+    async def rows() -> list[dict[str, Any]]:
+        async with engine.connect() as connection:
+            found = (await connection.execute(read.order_by(customers.c.id))).mappings()
+            return [dict(row) for row in found]
+
+    mine, sqlalchemys = system.call(rows)
+    differ = {"id", "email", "email_key"}
+    assert {k: v for k, v in mine.items() if k not in differ} == {
+        k: v for k, v in sqlalchemys.items() if k not in differ
+    }
+    assert mine["created_at"] == stamp
