@@ -32,9 +32,12 @@ class StripeFollowUps:
     async def create(self, row: dict[str, Any]) -> str | None:
         """The Stripe customer's id once recorded; None if it was not (Stripe failed: it
         is retried later). Raises what the batch raised."""
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str | None] = loop.create_future()
         self._waiting.append((row, future))
-        if self._draining is None or self._draining.done():
+        draining = self._draining
+        if draining is None or draining.done() or draining.get_loop() is not loop:
+            # (A batch of a loop closed under it never finishes: this loop starts afresh.)
             self._draining = asyncio.create_task(self._drain())
         return await future
 
@@ -46,9 +49,15 @@ class StripeFollowUps:
                 recorded = await self._sync_rows([row for row, _ in taken])
             except Exception as error:
                 for _, future in taken:
-                    if not future.done():
+                    if _awaited(future):
                         future.set_exception(error)
                 continue
             for row, future in taken:
-                if not future.done():  # its signup's task may have been cancelled
+                if _awaited(future):
                     future.set_result(recorded.get(row["customer_id"]))
+
+
+def _awaited(future: asyncio.Future[Any]) -> bool:
+    """Whether a signup still waits on `future`: not if its task was cancelled, nor if
+    its loop is gone (the Stripe customer is made all the same)."""
+    return not future.done() and not future.get_loop().is_closed()

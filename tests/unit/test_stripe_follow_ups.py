@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from system.provisioning.follow_ups import StripeFollowUps
+from system.provisioning.follow_ups import StripeFollowUps, _awaited
 
 
 class Recorder:
@@ -75,3 +75,50 @@ def test_a_waiting_signup_that_is_cancelled_does_not_stop_the_batch() -> None:
     kept, batches = asyncio.run(scenario())
     assert kept == "cus_c"
     assert batches == [["a"], ["b", "c"]]  # b's Stripe customer is made all the same
+
+
+def test_a_new_event_loop_gets_a_batcher_of_its_own() -> None:
+    """A loop that ended with signups still waiting (a test's, a server's that stopped)
+    does not leave the next loop's signups stuck behind them; the Stripe customers of those
+    left waiting are made all the same."""
+    sync = Recorder()
+    follow_ups = StripeFollowUps(sync)
+
+    async def left_waiting() -> None:
+        signups = [asyncio.create_task(follow_ups.create(_row("a")))]
+        await asyncio.sleep(0)
+        signups.append(asyncio.create_task(follow_ups.create(_row("b"))))  # after a's batch
+        await asyncio.sleep(0)
+
+    asyncio.run(left_waiting())  # the loop ends with a's batch under way and b waiting
+    assert asyncio.run(follow_ups.create(_row("c"))) == "cus_c"
+    assert sync.batches == [["a"], ["b", "c"]]
+
+
+def test_a_batcher_whose_loop_stopped_under_it_starts_afresh() -> None:
+    """A loop stopped without ending its tasks leaves a batch that will never finish."""
+    sync = Recorder()
+    follow_ups = StripeFollowUps(sync)
+    old = asyncio.new_event_loop()
+    try:
+        old.run_until_complete(_start(follow_ups, "a"))  # a's batch stays under way
+        assert asyncio.run(asyncio.wait_for(follow_ups.create(_row("b")), 5)) == "cus_b"
+    finally:
+        for task in asyncio.all_tasks(old):
+            task.cancel()
+        old.run_until_complete(asyncio.sleep(0))
+        old.close()
+
+
+async def _start(follow_ups: StripeFollowUps, customer_id: str) -> asyncio.Task[str | None]:
+    signup = asyncio.create_task(follow_ups.create(_row(customer_id)))
+    await asyncio.sleep(0)
+    return signup
+
+
+def test_no_answer_goes_to_a_signup_whose_loop_is_closed() -> None:
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    assert _awaited(future)
+    loop.close()
+    assert not _awaited(future)
