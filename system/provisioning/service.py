@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from system import idempotency
 from system.billing import ledger_store
 from system.billing.ledger import Entry
+from system.billing.presenters import iso
 from system.clock import Clock
 from system.ids import new_id
 from system.provisioning import api_keys, emails, store
@@ -80,16 +81,13 @@ def public_customer(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_key(row: dict[str, Any]) -> dict[str, Any]:
-    def stamp(key: str) -> str | None:
-        return row[key].isoformat() if row[key] else None
-
     return {
         "id": row["id"],
         "prefix": row["prefix"],
         "label": row["label"],
-        "created_at": stamp("created_at"),
-        "last_used_at": stamp("last_used_at"),
-        "revoked_at": stamp("revoked_at"),
+        "created_at": iso(row["created_at"]),
+        "last_used_at": iso(row["last_used_at"]),
+        "revoked_at": iso(row["revoked_at"]),
     }
 
 
