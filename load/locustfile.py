@@ -43,6 +43,7 @@ from load.locust_people import (
 from load.locust_summary import SERVER_ERROR, Entry, summarize
 from simulator.staging.behaviour import CARD_TOKENS, Action, Card, CustomerView, Kind
 from simulator.staging.profile import load as load_profile
+from system.billing.stripe_objects import LIVE_STATUSES
 
 ONBOARD = "/api/v1/customers/onboard"
 
@@ -353,7 +354,7 @@ class SteadyCustomer(HttpUser):
             )
             if status == 200 and body:
                 sub = body.get("subscription") or {}
-                view.subscribed = sub.get("status") in {"active", "trialing", "past_due", "unpaid"}
+                view.subscribed = sub.get("status") in LIVE_STATUSES
                 view.past_due = body.get("past_due_since") is not None
                 view.credits = body["credit_balance"]
         elif action.kind is Kind.LEAVE:

@@ -14,12 +14,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from simulator.staging.http import CustomerClient
+from system.billing.stripe_objects import LIVE_STATUSES
 
 if TYPE_CHECKING:
     from simulator.staging.runner import Lived, RunResult, Simulation
     from simulator.staging.stack import Stack
-
-LIVE = {"active", "trialing", "past_due", "unpaid"}
 
 
 def group_remote(remote: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -85,7 +84,7 @@ def compare(who: Lived, books: dict[str, Any], remote: dict[str, Any]) -> list[s
     remote_subs = sorted(remote["subscriptions"], key=lambda s: s["created"])
     if remote_subs:
         latest = remote_subs[-1]
-        if local_sub is None and latest["status"] in LIVE:
+        if local_sub is None and latest["status"] in LIVE_STATUSES:
             out.append(f"subscription {latest['id']} is {latest['status']} at Stripe, not here")
         elif local_sub is None:
             pass  # the system shows only subscriptions that have not ended

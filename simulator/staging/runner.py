@@ -29,6 +29,7 @@ from simulator.staging.http import Answer, CustomerClient, TransportFailure
 from simulator.staging.population import EmailKind, Person, make_population
 from simulator.staging.profile import Profile
 from simulator.staging.stack import Stack, embedded
+from system.billing.stripe_objects import LIVE_STATUSES
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -291,7 +292,7 @@ class Simulation:
             if answer.status_code == 200:
                 body = answer.json()
                 sub = body.get("subscription") or {}
-                live = sub.get("status") in {"active", "trialing", "past_due", "unpaid"}
+                live = sub.get("status") in LIVE_STATUSES
                 view.subscribed = live
                 view.past_due = body.get("past_due_since") is not None
                 view.credits = body["credit_balance"]

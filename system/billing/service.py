@@ -32,15 +32,21 @@ from system.billing.presenters import (
     public_subscription,
 )
 from system.billing.pricing import FixAction, ledger_entries_for_fix, price_of_next_fix
-from system.billing.stripe_objects import card_row, id_of, plan_of, stamp, subscription_period
+from system.billing.stripe_objects import (
+    DUNNING_STATUSES,
+    LIVE_STATUSES,
+    card_row,
+    id_of,
+    plan_of,
+    stamp,
+    subscription_period,
+)
 from system.clock import Clock
 from system.db.tables import invoices, payment_methods, payments, subscriptions
 from system.provisioning.service import ProvisioningService
 from system.stripe_gateway import CardDeclined, StripeGateway, StripeUnavailable
 
 log = logging.getLogger(__name__)
-LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid"})
-DUNNING_STATUSES = frozenset({"past_due", "unpaid"})
 
 
 class BillingError(Exception):

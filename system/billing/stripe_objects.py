@@ -8,6 +8,12 @@ from typing import Any
 
 from system.billing.catalogue import PLANS
 
+# Stripe subscription statuses under which the customer still has the subscription (it
+# bills, or is in dunning); every other status has ended it. The one definition, used by
+# the system, the staging simulator and the load scenarios alike.
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid"})
+DUNNING_STATUSES = frozenset({"past_due", "unpaid"})
+
 
 def stamp(epoch: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None

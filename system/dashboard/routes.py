@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from system.billing.catalogue import PLANS
 from system.billing.routes import BILLING_ERRORS, as_problem
-from system.billing.service import LIVE_STATUSES
+from system.billing.stripe_objects import LIVE_STATUSES
 from system.dashboard import store, tokens, usage, workflow
 from system.dashboard.pages import (
     Pages,
