@@ -27,8 +27,9 @@ from starlette.templating import Jinja2Templates
 
 from system import idempotency
 from system.admin.routes import AdminEndpoints
+from system.billing.context import BillingContext, BillingPolicy
 from system.billing.routes import BillingEndpoints
-from system.billing.service import BillingPolicy, BillingService
+from system.billing.service import Billing
 from system.billing.webhooks import StripeWebhooks
 from system.clock import Clock, FileClock, SystemClock
 from system.dashboard.live import ChangeBroker
@@ -85,13 +86,15 @@ def build_services(
     )
     provisioning = ProvisioningService(engine, stripe, clock, policy)
     changes = ChangeBroker()
-    billing = BillingService(
-        engine,
-        stripe,
-        clock,
-        provisioning,
-        BillingPolicy(grace_period=timedelta(days=settings.dunning_grace_days)),
-        on_change=changes.publish,
+    billing = Billing.build(
+        BillingContext(
+            engine=engine,
+            stripe=stripe,
+            clock=clock,
+            stripe_customer_of=provisioning.sync_stripe_customer,
+            policy=BillingPolicy(grace_period=timedelta(days=settings.dunning_grace_days)),
+            on_change=changes.publish,
+        )
     )
     return Services(
         settings=settings,
@@ -111,7 +114,7 @@ def build_services(
 
 async def register_webhook_endpoint(services: Services, public_url: str) -> str:
     """Register `<public_url>/webhooks/stripe` at Stripe and use the secret it returns."""
-    from system.billing.webhooks import HANDLED_EVENTS
+    from system.billing.stripe_sync import HANDLED_EVENTS
 
     url = f"{public_url.rstrip('/')}/webhooks/stripe"
     secret = await services.stripe.register_webhook_endpoint(url, HANDLED_EVENTS)

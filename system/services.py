@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from system.billing.service import BillingService
+from system.billing.service import Billing
 from system.clock import Clock
 from system.dashboard.live import ChangeBroker
 from system.http.ratelimit import RateLimiter
@@ -25,7 +25,7 @@ class Services:
     stripe: StripeGateway
     metrics: Metrics
     provisioning: ProvisioningService
-    billing: BillingService
+    billing: Billing
     signup_limiter: RateLimiter
     # Change notices for the dashboard's live pages, and GitHub Marketplace purchases.
     changes: ChangeBroker

@@ -11,9 +11,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from system.admin import store
-from system.billing import ledger_store
 from system.billing import store as billing_store
-from system.billing.ledger import Entry, InsufficientCredit
+from system.credits import store as credits_store
+from system.credits.ledger import Entry, InsufficientCredit
 from system.dashboard.pages import Pages, csrf_ok, flash
 from system.provisioning import store as provisioning_store
 
@@ -115,7 +115,7 @@ class AdminEndpoints(Pages):
         before_raw = request.query_params.get("before", "")
         before = int(before_raw) if before_raw.isdigit() else None
         async with self.services.engine.connect() as connection:
-            entries = await ledger_store.entries(
+            entries = await credits_store.entries(
                 connection, customer["id"], limit=LEDGER_PAGE + 1, before_id=before
             )
             audit = await store.audit_log(connection, customer["id"])
@@ -190,7 +190,7 @@ class AdminEndpoints(Pages):
                     now=now,
                 )
                 entry = Entry(amount, "admin_adjustment", f"admin:{audit_id}")
-                balance = await ledger_store.post(connection, customer["id"], entry, now)
+                balance = await credits_store.post(connection, customer["id"], entry, now)
         except InsufficientCredit as short:
             message = f"The balance is {short.balance}: it cannot go below zero."
             values = {"amount": raw, "reason": reason}

@@ -1,1 +1,3 @@
-"""Billing: the credit ledger, plans, charging (pure rules apart from their storage)."""
+"""Billing: plans and prices, charging for fixes, payment methods, subscriptions, and
+applying Stripe's state (pure rules apart from their storage; credits live in
+`system.credits`)."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+from system.timestamps import iso
 
 
 def public_payment_method(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from system.billing.catalogue import PAYG, Plan
-from system.billing.ledger import Entry
+from system.credits.ledger import Entry
 
 
 class FixAction(StrEnum):

@@ -9,12 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from system.billing.service import BillingError
+from system.billing.errors import BILLING_ERRORS, as_problem
 from system.http.auth import authenticate
 from system.http.bodies import read_model
 from system.http.problems import Problem
 from system.services import Services
-from system.stripe_gateway import CardDeclined, StripeRejected, StripeUnavailable
 
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=255)]
 
@@ -43,40 +42,6 @@ class FixBody(BaseModel):
     pr_number: int = Field(ge=1, le=10**9)
 
 
-def as_problem(error: Exception) -> Problem:
-    """Billing and Stripe failures as problem documents."""
-    if isinstance(error, BillingError):
-        return Problem(error.status, error.title, error.detail, slug=error.slug, **error.extra)
-    if isinstance(error, CardDeclined):
-        return Problem(
-            402,
-            "Card Declined",
-            f"The card was declined: {error}",
-            slug="card-declined",
-            decline_code=error.decline_code,
-            code=error.code,
-        )
-    if isinstance(error, StripeRejected):
-        return Problem(
-            422,
-            "Payment Method Rejected",
-            str(error),
-            slug="stripe-rejected",
-            errors=[{"field": "payment_method", "message": str(error)}],
-        )
-    assert isinstance(error, StripeUnavailable)
-    return Problem(
-        503,
-        "Payments Unavailable",
-        "Payments are unavailable right now; please try again shortly.",
-        slug="payments-unavailable",
-        headers={"Retry-After": "5"},
-    )
-
-
-BILLING_ERRORS = (BillingError, CardDeclined, StripeRejected, StripeUnavailable)
-
-
 class BillingEndpoints:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -98,7 +63,7 @@ class BillingEndpoints:
         principal = await authenticate(request, self.services)
         body = await read_model(request, PaymentMethodBody)
         try:
-            result = await self.services.billing.add_payment_method(
+            result = await self.services.billing.payment_methods.add(
                 principal.customer_id, body.payment_method
             )
         except BILLING_ERRORS as error:
@@ -107,13 +72,13 @@ class BillingEndpoints:
 
     async def list_cards(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
-        cards = await self.services.billing.payment_methods(principal.customer_id)
+        cards = await self.services.billing.payment_methods.list(principal.customer_id)
         return JSONResponse({"data": cards})
 
     async def remove_card(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
         try:
-            await self.services.billing.remove_payment_method(
+            await self.services.billing.payment_methods.remove(
                 principal.customer_id, request.path_params["pm_id"]
             )
         except BILLING_ERRORS as error:
@@ -122,13 +87,15 @@ class BillingEndpoints:
 
     async def get_subscription(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
-        return JSONResponse(await self.services.billing.billing_summary(principal.customer_id))
+        return JSONResponse(await self.services.billing.account.summary(principal.customer_id))
 
     async def subscribe(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
         body = await read_model(request, SubscribeBody)
         try:
-            result = await self.services.billing.subscribe(principal.customer_id, body.plan)
+            result = await self.services.billing.subscriptions.subscribe(
+                principal.customer_id, body.plan
+            )
         except BILLING_ERRORS as error:
             raise as_problem(error) from None
         return JSONResponse(result, 201)
@@ -141,7 +108,7 @@ class BillingEndpoints:
         else:
             body = await read_model(request, CancelBody)
         try:
-            result = await self.services.billing.cancel(
+            result = await self.services.billing.subscriptions.cancel(
                 principal.customer_id, at_period_end=body.at_period_end
             )
         except BILLING_ERRORS as error:
@@ -162,20 +129,22 @@ class BillingEndpoints:
                 slug="validation-error",
                 errors=[{"field": "limit", "message": "must be an integer"}],
             ) from None
-        result = await self.services.billing.credits(
+        result = await self.services.billing.account.credits(
             principal.customer_id, limit=limit, before=before
         )
         return JSONResponse(result)
 
     async def invoices(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
-        return JSONResponse({"data": await self.services.billing.invoices(principal.customer_id)})
+        return JSONResponse(
+            {"data": await self.services.billing.account.invoices(principal.customer_id)}
+        )
 
     async def fix_deployed(self, request: Request) -> Response:
         principal = await authenticate(request, self.services)
         body = await read_model(request, FixBody)
         try:
-            result, replayed = await self.services.billing.deploy_fix(
+            result, replayed = await self.services.billing.usage.deploy_fix(
                 principal.customer_id, body.fix_id, body.repo, body.pr_number
             )
         except BILLING_ERRORS as error:

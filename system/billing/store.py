@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from system.db.tables import (
-    credit_ledger,
     customers,
     fixes,
     invoices,
@@ -179,29 +178,6 @@ async def fixes_since(connection: AsyncConnection, customer_id: str, since: date
         select(func.count())
         .select_from(fixes)
         .where(fixes.c.customer_id == customer_id, fixes.c.created_at >= since)
-    )
-    return int(result.scalar_one())
-
-
-async def ledger_entry(connection: AsyncConnection, customer_id: str, reference: str) -> Row | None:
-    return await _one(
-        connection,
-        select(credit_ledger).where(
-            credit_ledger.c.customer_id == customer_id, credit_ledger.c.reference == reference
-        ),
-    )
-
-
-async def consumed_after(connection: AsyncConnection, customer_id: str, entry_id: int) -> int:
-    """Credits consumed by fixes after the ledger entry `entry_id`."""
-    result = await connection.execute(
-        select(func.count())
-        .select_from(credit_ledger)
-        .where(
-            credit_ledger.c.customer_id == customer_id,
-            credit_ledger.c.id > entry_id,
-            credit_ledger.c.kind == "fix_consumed",
-        )
     )
     return int(result.scalar_one())
 

@@ -1,8 +1,5 @@
-"""`POST /webhooks/stripe`: verified, applied once, order-proof.
-
-Each event is a notice, not the state: the handler fetches the current object from Stripe
-and applies that, so events arriving late or out of order leave the same final state.
-"""
+"""`POST /webhooks/stripe`: verifies an event, hands it to billing's Stripe sync once, and
+remembers it so that a redelivery is acknowledged without being applied again."""
 
 from __future__ import annotations
 
@@ -23,20 +20,6 @@ from system.services import Services
 
 log = logging.getLogger(__name__)
 
-HANDLED_EVENTS = [
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "invoice.finalized",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_method.attached",
-    "payment_method.detached",
-    "checkout.session.completed",
-    "charge.refunded",
-]
 MAX_EVENT_BYTES = 512 * 1024
 
 
@@ -77,7 +60,7 @@ class StripeWebhooks:
         if seen:
             self.services.metrics.webhooks.labels("duplicate").inc()
             return JSONResponse({"received": True, "duplicate": True})
-        await self.apply(data["type"], data["data"]["object"])
+        await self.services.billing.stripe_sync.apply_event(data["type"], data["data"]["object"])
         async with self.services.engine.begin() as connection:
             await store.record_event(
                 connection,
@@ -88,25 +71,3 @@ class StripeWebhooks:
             )
         self.services.metrics.webhooks.labels("applied").inc()
         return JSONResponse({"received": True})
-
-    async def apply(self, event_type: str, obj: dict[str, Any]) -> None:
-        """Fetch the object the event is about, as Stripe holds it now, and apply it."""
-        billing, gateway = self.services.billing, self.services.stripe
-        kind = event_type.rsplit(".", 1)[0]
-        if kind == "customer.subscription":
-            await billing.apply_subscription(await gateway.retrieve_subscription(obj["id"]))
-        elif kind == "invoice":
-            await billing.apply_invoice(await gateway.retrieve_invoice(obj["id"]))
-        elif event_type == "charge.refunded":
-            await billing.apply_refund(await gateway.retrieve_charge(obj["id"]))
-        elif kind == "payment_method":
-            await billing.sync_payment_method(obj)
-        elif event_type == "checkout.session.completed" and obj.get("subscription"):
-            sub_id = (
-                obj["subscription"]
-                if isinstance(obj["subscription"], str)
-                else obj["subscription"]["id"]
-            )
-            await billing.apply_subscription(await gateway.retrieve_subscription(sub_id))
-        else:
-            log.debug("stripe event %s needs no action", event_type)

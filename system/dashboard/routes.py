@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from system.billing.catalogue import PLANS
-from system.billing.routes import BILLING_ERRORS, as_problem
+from system.billing.errors import BILLING_ERRORS, as_problem
 from system.billing.stripe_objects import LIVE_STATUSES
 from system.dashboard import store, tokens, usage, workflow
 from system.dashboard.pages import (
@@ -203,7 +203,7 @@ class DashboardEndpoints(Pages):
 
     async def summary(self, customer_id: str) -> dict[str, Any]:
         """The live figures: plan, balance, fixes this period, the next invoice."""
-        billing = await self.services.billing.billing_summary(customer_id)
+        billing = await self.services.billing.account.summary(customer_id)
         sub = billing["subscription"]
         since = _since(sub, self.services.clock.now())
         async with self.services.engine.connect() as connection:
@@ -240,7 +240,7 @@ class DashboardEndpoints(Pages):
     async def usage(self, request: Request, customer: Row) -> Response:
         before_raw = request.query_params.get("before", "")
         before = int(before_raw) if before_raw.isdigit() else None
-        ledger = await self.services.billing.credits(
+        ledger = await self.services.billing.account.credits(
             customer["id"], limit=LEDGER_PAGE, before=before
         )
         now = self.services.clock.now()
@@ -320,8 +320,8 @@ class DashboardEndpoints(Pages):
         context = {
             "customer": customer,
             "summary": await self.summary(customer["id"]),
-            "cards": await billing.payment_methods(customer["id"]),
-            "invoices": await billing.invoices(customer["id"]),
+            "cards": await billing.payment_methods.list(customer["id"]),
+            "invoices": await billing.account.invoices(customer["id"]),
             "test_cards": TEST_CARDS,
             "pro": PLANS["pro"],
         }
@@ -344,24 +344,24 @@ class DashboardEndpoints(Pages):
         if not 3 <= len(token) <= 255:
             flash(request, "Enter a payment method.", "error")
             return RedirectResponse("/dashboard/billing", 303)
-        call = self.services.billing.add_payment_method(customer["id"], token)
+        call = self.services.billing.payment_methods.add(customer["id"], token)
         return await self._billing_action(request, call, "The card is added.")
 
     @customer_page
     async def remove_card(self, request: Request, customer: Row) -> Response:
-        call = self.services.billing.remove_payment_method(
+        call = self.services.billing.payment_methods.remove(
             customer["id"], request.path_params["pm_id"]
         )
         return await self._billing_action(request, call, "The card is removed.")
 
     @customer_page
     async def subscribe(self, request: Request, customer: Row) -> Response:
-        call = self.services.billing.subscribe(customer["id"], "pro")
+        call = self.services.billing.subscriptions.subscribe(customer["id"], "pro")
         return await self._billing_action(request, call, "You are subscribed to Pro.")
 
     @customer_page
     async def cancel(self, request: Request, customer: Row) -> Response:
-        call = self.services.billing.cancel(customer["id"], at_period_end=True)
+        call = self.services.billing.subscriptions.cancel(customer["id"], at_period_end=True)
         return await self._billing_action(
             request, call, "Your subscription ends at the end of this period."
         )
@@ -369,7 +369,7 @@ class DashboardEndpoints(Pages):
     @customer_page
     async def invoice(self, request: Request, customer: Row) -> Response:
         invoice_id = request.path_params["invoice_id"]
-        invoices = await self.services.billing.invoices(customer["id"])
+        invoices = await self.services.billing.account.invoices(customer["id"])
         invoice = next((i for i in invoices if i["id"] == invoice_id), None)
         if invoice is None:
             context = {"title": "Not found", "message": "No such invoice."}

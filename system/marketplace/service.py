@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from system.billing import ledger_store
 from system.billing import store as billing_store
 from system.billing.catalogue import PRO
-from system.billing.ledger import Entry
 from system.clock import Clock
+from system.credits import store as credits_store
+from system.credits.ledger import Entry
 from system.db.tables import customers, github_deliveries, marketplace_accounts
 from system.marketplace.plans import Purchase, noreply_address, our_plan
 from system.provisioning import emails
@@ -170,7 +170,7 @@ class MarketplaceService:
                     "marketplace_grant",
                     f"marketplace:{purchase.account_id}:{cycle.date().isoformat()}",
                 )
-                await ledger_store.post_once(connection, customer_id, grant, now)
+                await credits_store.post_once(connection, customer_id, grant, now)
         elif purchase.action == "cancelled":
             card = await billing_store.default_payment_method(connection, customer_id)
             plan = "payg" if card else "trial"

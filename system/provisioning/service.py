@@ -14,14 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system import idempotency
-from system.billing import ledger_store
-from system.billing.ledger import Entry
-from system.billing.presenters import iso
 from system.clock import Clock
+from system.credits import store as credits_store
+from system.credits.ledger import Entry
 from system.ids import new_id
 from system.provisioning import api_keys, emails, store
 from system.provisioning.follow_ups import StripeFollowUps
 from system.stripe_gateway import StripeCustomerRequest, StripeGateway, StripeUnavailable
+from system.timestamps import iso
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class ProvisioningService:
             "created_at": now,
         }
         grant = (
-            ledger_store.entry_row(
+            credits_store.entry_row(
                 customer_id, Entry(trial, "trial_grant", "trial:signup"), trial, now
             )
             if trial

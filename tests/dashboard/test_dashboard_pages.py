@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import func, select, update
 
-from system.billing import ledger_store
-from system.billing.ledger import Entry
+from system.credits import store as credits_store
+from system.credits.ledger import Entry
 from system.db.tables import customers, email_outbox, magic_links
 from system.marketplace.listing import workflow_problems
 from tests.dashboard.helpers import api_signup, key_of, post, sign_up
@@ -250,7 +250,7 @@ def test_usage_charts_and_ledger_pages(system: SystemUnderTest) -> None:
         async with system.services.engine.begin() as connection:
             for i in range(30):
                 entry = Entry(1, "test_grant", f"test:{i}")
-                await ledger_store.post(connection, customer_id, entry, system.clock.now())
+                await credits_store.post(connection, customer_id, entry, system.clock.now())
 
     system.call(grants)
     usage = client.get("/dashboard/usage")

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from system.billing.catalogue import PAYG, PLANS, PRO, TRIAL
-from system.billing.ledger import Entry, apply, balance_of
 from system.billing.periods import add_months, period_containing
 from system.billing.pricing import (
     FixAction,
@@ -19,6 +18,7 @@ from system.billing.pricing import (
     price_of_next_fix,
 )
 from system.billing.proration import prorate, round_cents, unused_fraction
+from system.credits.ledger import Entry, apply, balance_of
 
 moments = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)

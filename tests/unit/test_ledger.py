@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from system.billing.ledger import Entry, InsufficientCredit, apply, balance_of
+from system.credits.ledger import Entry, InsufficientCredit, apply, balance_of
 
 amounts = st.lists(st.integers(min_value=-50, max_value=50), max_size=60)
 

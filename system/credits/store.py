@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from system.billing.ledger import Entry, InsufficientCredit
+from system.credits.ledger import Entry, InsufficientCredit
 from system.db.tables import credit_ledger, customers
 
 # Built once (the hot path of every fix and grant): see system/provisioning/store.py.
@@ -96,3 +97,29 @@ async def post_once(
             return await post(connection, customer_id, entry, now)
     except IntegrityError:
         return None
+
+
+async def ledger_entry(
+    connection: AsyncConnection, customer_id: str, reference: str
+) -> dict[str, Any] | None:
+    result = await connection.execute(
+        select(credit_ledger).where(
+            credit_ledger.c.customer_id == customer_id, credit_ledger.c.reference == reference
+        )
+    )
+    row = result.mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def consumed_after(connection: AsyncConnection, customer_id: str, entry_id: int) -> int:
+    """Credits consumed by fixes after the ledger entry `entry_id`."""
+    result = await connection.execute(
+        select(func.count())
+        .select_from(credit_ledger)
+        .where(
+            credit_ledger.c.customer_id == customer_id,
+            credit_ledger.c.id > entry_id,
+            credit_ledger.c.kind == "fix_consumed",
+        )
+    )
+    return int(result.scalar_one())
