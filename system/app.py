@@ -35,6 +35,7 @@ from system.clock import Clock, FileClock, SystemClock
 from system.dashboard.live import ChangeBroker
 from system.dashboard.routes import DashboardEndpoints
 from system.db.engine import create_engine
+from system.http.auth import with_api_key
 from system.http.problems import (
     Problem,
     handle_http_exception,
@@ -45,6 +46,7 @@ from system.http.ratelimit import RateLimiter
 from system.marketplace.routes import GitHubWebhooks
 from system.marketplace.service import MarketplaceService
 from system.metrics import Metrics
+from system.provisioning.authentication import ApiKeyBackend
 from system.provisioning.routes import ProvisioningEndpoints
 from system.provisioning.service import ProvisioningPolicy, ProvisioningService
 from system.services import Services
@@ -193,11 +195,15 @@ def create_app(
             *AdminEndpoints(services, templates).routes(),
         ]
     ]
+    provisioning = ProvisioningEndpoints(services, templates)
     routes = [
         Route("/health", health),
         Route("/metrics", metrics),
-        *ProvisioningEndpoints(services, templates).routes(),
-        *BillingEndpoints(services).routes(),
+        *provisioning.routes(),
+        *with_api_key(
+            [*provisioning.api_key_routes(), *BillingEndpoints(services).api_key_routes()],
+            ApiKeyBackend(services.engine, services.clock),
+        ),
         *StripeWebhooks(services).routes(),
         *GitHubWebhooks(services).routes(),
         *signed_in,

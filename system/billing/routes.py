@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from system.billing.errors import BILLING_ERRORS, as_problem
-from system.http.auth import authenticate
+from system.http.auth import principal_of
 from system.http.bodies import read_model
 from system.http.problems import Problem
 from system.services import Services
@@ -46,7 +46,8 @@ class BillingEndpoints:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def routes(self) -> list[Route]:
+    def api_key_routes(self) -> list[Route]:
+        """Every billing route acts for the customer of the request's API key."""
         return [
             Route("/api/v1/billing/payment-methods", self.add_card, methods=["POST"]),
             Route("/api/v1/billing/payment-methods", self.list_cards, methods=["GET"]),
@@ -60,7 +61,7 @@ class BillingEndpoints:
         ]
 
     async def add_card(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         body = await read_model(request, PaymentMethodBody)
         try:
             result = await self.services.billing.payment_methods.add(
@@ -71,12 +72,12 @@ class BillingEndpoints:
         return JSONResponse(result, 201)
 
     async def list_cards(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         cards = await self.services.billing.payment_methods.list(principal.customer_id)
         return JSONResponse({"data": cards})
 
     async def remove_card(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         try:
             await self.services.billing.payment_methods.remove(
                 principal.customer_id, request.path_params["pm_id"]
@@ -86,11 +87,11 @@ class BillingEndpoints:
         return Response(status_code=204)
 
     async def get_subscription(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         return JSONResponse(await self.services.billing.account.summary(principal.customer_id))
 
     async def subscribe(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         body = await read_model(request, SubscribeBody)
         try:
             result = await self.services.billing.subscriptions.subscribe(
@@ -101,7 +102,7 @@ class BillingEndpoints:
         return JSONResponse(result, 201)
 
     async def cancel(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         query = request.query_params.get("at_period_end")
         if query is not None:
             body = CancelBody(at_period_end=query.lower() in {"1", "true", "yes"})
@@ -116,7 +117,7 @@ class BillingEndpoints:
         return JSONResponse(result)
 
     async def credits(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         try:
             limit = min(100, max(1, int(request.query_params.get("limit", "50"))))
             before_raw = request.query_params.get("before")
@@ -135,13 +136,13 @@ class BillingEndpoints:
         return JSONResponse(result)
 
     async def invoices(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         return JSONResponse(
             {"data": await self.services.billing.account.invoices(principal.customer_id)}
         )
 
     async def fix_deployed(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         body = await read_model(request, FixBody)
         try:
             result, replayed = await self.services.billing.usage.deploy_fix(

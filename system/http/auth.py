@@ -1,31 +1,64 @@
-"""API-key authentication: `Authorization: Bearer <key>` or `X-Api-Key: <key>`."""
+"""API-key authentication plumbing: the key a request presents, the principal it names,
+and the problem answers when it names none.
+
+Which keys are valid is a pluggable backend's call (provisioning's `ApiKeyBackend`), run by
+Starlette's `AuthenticationMiddleware` on the routes that take a key (`with_api_key`); this
+module imports no domain.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.authentication import AuthenticationBackend, AuthenticationError, BaseUser
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from system.http.problems import Problem
-from system.provisioning import api_keys, store
-from system.services import Services
 
 
 @dataclass(frozen=True)
-class Principal:
+class Principal(BaseUser):
+    """The customer a valid API key acts for, and that key."""
+
     customer_id: str
     key_id: str
 
+    @property
+    def is_authenticated(self) -> bool:
+        return True
 
-def presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    @property
+    def display_name(self) -> str:
+        return self.customer_id
+
+    @property
+    def identity(self) -> str:
+        return self.key_id
+
+
+class Refused(AuthenticationError):
+    """A presented key that does not let the request in; carries the problem to answer."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail or problem.title)
+        self.problem = problem
+
+
+def presented_key(connection: HTTPConnection) -> str | None:
+    """`Authorization: Bearer <key>`, else `X-Api-Key: <key>`."""
+    header = connection.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("x-api-key") or None
+    return connection.headers.get("x-api-key") or None
 
 
-def _unauthorized(detail: str) -> Problem:
+def unauthorized(detail: str) -> Problem:
     return Problem(
         401,
         "Unauthorized",
@@ -35,29 +68,29 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
-async def authenticate(request: Request, services: Services) -> Principal:
-    """The principal behind the request's key, or a 401 Problem."""
-    plaintext = presented_key(request)
-    if not plaintext:
-        raise _unauthorized("An API key is required (Authorization: Bearer or X-Api-Key).")
-    prefix = api_keys.prefix_of(plaintext)
-    if prefix is None:
-        raise _unauthorized("The API key is not valid.")
-    async with services.engine.connect() as connection:
-        key = await store.find_key(connection, prefix)
-    if key is None or not api_keys.verify(plaintext, key["key_hash"]):
-        raise _unauthorized("The API key is not valid.")
-    if key["revoked_at"] is not None:
-        raise _unauthorized("The API key has been revoked.")
-    if key["customer_status"] == "suspended":
-        raise Problem(
-            403,
-            "Account Suspended",
-            "This account has been suspended; contact support to restore it.",
-            slug="account-suspended",
+def on_refused(connection: HTTPConnection, error: AuthenticationError) -> Response:
+    problem = error.problem if isinstance(error, Refused) else unauthorized(str(error))
+    return problem.response(connection.url.path)
+
+
+def principal_of(request: Request) -> Principal:
+    """The request's principal, or a 401 Problem when it presented no key."""
+    user = request.user
+    if isinstance(user, Principal):
+        return user
+    raise unauthorized("An API key is required (Authorization: Bearer or X-Api-Key).")
+
+
+def with_api_key(routes: Iterable[Route], backend: AuthenticationBackend) -> list[Route]:
+    """The routes, each behind the authentication middleware with `backend`."""
+    middleware = Middleware(AuthenticationMiddleware, backend=backend, on_error=on_refused)
+    return [
+        Route(
+            route.path,
+            route.endpoint,
+            methods=route.methods,
+            name=route.name,
+            middleware=[middleware],
         )
-    now = services.clock.now()
-    if store.key_use_is_stale(key, now):  # a write at most once a minute per key
-        async with services.engine.begin() as connection:
-            await store.touch_key(connection, key, now)
-    return Principal(customer_id=key["customer_id"], key_id=key["id"])
+        for route in routes
+    ]

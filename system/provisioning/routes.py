@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from system.http.auth import authenticate
+from system.http.auth import principal_of
 from system.http.bodies import field_errors, read_model
 from system.http.problems import Problem
 from system.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused
@@ -77,10 +77,16 @@ class ProvisioningEndpoints:
         self.templates = templates
 
     def routes(self) -> list[Route]:
+        """The routes anyone may call."""
         return [
             Route("/api/v1/customers/onboard", self.onboard, methods=["POST"]),
             Route("/signup", self.signup_form, methods=["GET"]),
             Route("/signup", self.signup_submit, methods=["POST"]),
+        ]
+
+    def api_key_routes(self) -> list[Route]:
+        """The routes that act for the customer of the request's API key."""
+        return [
             Route("/api/v1/me", self.me, methods=["GET"]),
             Route("/api/v1/api-keys", self.list_keys, methods=["GET"]),
             Route("/api/v1/api-keys", self.create_key, methods=["POST"]),
@@ -176,7 +182,7 @@ class ProvisioningEndpoints:
         return response
 
     async def me(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         async with self.services.engine.connect() as connection:
             customer = await store.get_customer(connection, principal.customer_id)
         assert customer is not None
@@ -185,13 +191,13 @@ class ProvisioningEndpoints:
         return JSONResponse(body)
 
     async def list_keys(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         async with self.services.engine.connect() as connection:
             keys = await store.list_keys(connection, principal.customer_id)
         return JSONResponse({"data": [public_key(k) for k in keys]})
 
     async def create_key(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         body = await read_model(request, NewKeyBody)
         issued = api_keys.issue(self.services.settings.api_key_environment)
         row = {
@@ -209,7 +215,7 @@ class ProvisioningEndpoints:
         return JSONResponse({**public_key(row), "api_key": issued.plaintext}, 201)
 
     async def revoke_key(self, request: Request) -> Response:
-        principal = await authenticate(request, self.services)
+        principal = principal_of(request)
         async with self.services.engine.begin() as connection:
             row = await store.revoke_key(
                 connection,
