@@ -32,8 +32,10 @@ from system.billing.routes import BillingEndpoints
 from system.billing.service import Billing
 from system.billing.webhooks import StripeWebhooks
 from system.clock import Clock, FileClock, SystemClock
+from system.dashboard.billing_routes import BillingPages
 from system.dashboard.live import ChangeBroker
 from system.dashboard.routes import DashboardEndpoints
+from system.dashboard.sign_in_routes import SignInEndpoints
 from system.db.engine import create_engine
 from system.http.auth import with_api_key
 from system.http.problems import (
@@ -191,7 +193,9 @@ def create_app(
     signed_in = [
         Route(route.path, route.endpoint, methods=route.methods, middleware=[session])
         for route in [
+            *SignInEndpoints(services, templates).routes(),
             *DashboardEndpoints(services, templates).routes(),
+            *BillingPages(services, templates).routes(),
             *AdminEndpoints(services, templates).routes(),
         ]
     ]

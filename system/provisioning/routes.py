@@ -6,7 +6,6 @@ import time
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from system.idempotency import MAX_KEY_LENGTH, IdempotencyKeyReused
 from system.ids import new_id
 from system.provisioning import api_keys, store
 from system.provisioning.emails import EmailRejected
+from system.provisioning.forms import OnboardBody, client_address, schedule_stripe
 from system.provisioning.service import (
     DuplicateCustomer,
     OnboardResult,
@@ -28,20 +28,6 @@ from system.provisioning.service import (
 )
 from system.services import Services
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-GithubOrg = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-]
-
-
-class OnboardBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
-    name: Name
-    company: Name | None = None
-    github_org: GithubOrg | None = None
-
 
 class NewKeyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -49,24 +35,6 @@ class NewKeyBody(BaseModel):
     label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
         default=None
     )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def schedule_stripe(services: Services, response: Response, result: OnboardResult) -> None:
-    """Create the new customer's Stripe customer once `response` is sent, unless the
-    answer is a replay or the Stripe worker does it (STRIPE_SYNC_MODE=worker)."""
-    follow_up = services.provisioning.stripe_follow_up(result)
-    if follow_up is None:
-        return
-
-    async def sync() -> None:
-        synced = await follow_up()
-        services.metrics.stripe_syncs.labels("synced" if synced else "deferred").inc()
-
-    response.background = BackgroundTask(sync)
 
 
 class ProvisioningEndpoints:
