@@ -44,8 +44,7 @@ class StripeSync:
     async def apply_event(self, event_type: str, obj: StripeObject) -> None:
         """Apply one verified event by its handler; an event type we do not act on is
         acknowledged and left."""
-        family = event_type.rsplit(".", 1)[0] + ".*"
-        handler = EVENT_HANDLERS.get(event_type) or EVENT_HANDLERS.get(family)
+        handler = handler_for(event_type)
         if handler is None:
             log.debug("stripe event %s needs no action", event_type)
             return
@@ -235,6 +234,13 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": StripeSync.on_no_action,
     "payment_intent.payment_failed": StripeSync.on_no_action,
 }
+
+
+def handler_for(event_type: str) -> Handler | None:
+    """The event type's own handler, else its family's."""
+    family = event_type.rsplit(".", 1)[0] + ".*"
+    return EVENT_HANDLERS.get(event_type) or EVENT_HANDLERS.get(family)
+
 
 # The events our webhook endpoint subscribes to at Stripe.
 HANDLED_EVENTS = [
