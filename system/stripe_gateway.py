@@ -206,6 +206,20 @@ class StripeGateway:
         )
         return _plain(intent)
 
+    async def payment_intents_of(self, stripe_customer: str) -> list[dict[str, Any]]:
+        """The customer's PaymentIntents (the newest 100)."""
+        found = await self._call(
+            lambda: self._client.v1.payment_intents.list_async(
+                params={"customer": stripe_customer, "limit": 100}
+            )
+        )
+        return [_plain(intent) for intent in found.data]
+
+    async def retrieve_payment_intent(self, intent_id: str) -> dict[str, Any]:
+        return _plain(
+            await self._call(lambda: self._client.v1.payment_intents.retrieve_async(intent_id))
+        )
+
     async def retrieve_charge(self, charge_id: str) -> dict[str, Any]:
         return _plain(await self._call(lambda: self._client.v1.charges.retrieve_async(charge_id)))
 
@@ -240,8 +254,14 @@ class StripeGateway:
         return price_id
 
     async def create_subscription(
-        self, *, stripe_customer: str, price: str, payment_method: str, idempotency_key: str
+        self,
+        *,
+        stripe_customer: str,
+        price: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
     ) -> dict[str, Any]:
+        """Charged at once to the customer's default card; CardDeclined on a decline."""
         subscription = await self._call(
             lambda: self._client.v1.subscriptions.create_async(
                 params={
@@ -249,11 +269,21 @@ class StripeGateway:
                     "items": [{"price": price}],
                     "payment_behavior": "error_if_incomplete",
                     "expand": ["latest_invoice"],
+                    "metadata": metadata,
                 },
                 options={"idempotency_key": idempotency_key},
             )
         )
         return _plain(subscription)
+
+    async def subscriptions_of(self, stripe_customer: str) -> list[dict[str, Any]]:
+        """Every subscription of the customer, in any status (the newest 100)."""
+        found = await self._call(
+            lambda: self._client.v1.subscriptions.list_async(
+                params={"customer": stripe_customer, "status": "all", "limit": 100}
+            )
+        )
+        return [_plain(subscription) for subscription in found.data]
 
     async def open_invoices(self, stripe_customer: str) -> list[dict[str, Any]]:
         found = await self._call(

@@ -176,6 +176,28 @@ payments = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+# Write before you call: every money-moving Stripe call is recorded here first, its id the
+# call's idempotency key, and completed (or failed, or abandoned) after; the settlement pass
+# asks Stripe about whatever a crash left pending.
+stripe_intents = Table(
+    "stripe_intents",
+    metadata,
+    Column("id", String(64), primary_key=True),  # also the Stripe idempotency key
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("operation", String(30), nullable=False),  # fix_charge, subscribe
+    Column("subject", String(255), nullable=False),  # the fix id, or "subscription"
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, succeeded, failed, abandoned
+    Column("request", Text, nullable=False),  # JSON: what the call sends, to send it again
+    Column("stripe_id", String(255)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("settled_at", UtcDateTime()),
+    UniqueConstraint(
+        "customer_id", "operation", "subject", "attempt", name="uq_stripe_intents_attempt"
+    ),
+    Index("ix_stripe_intents_status_created", "status", "created_at"),
+)
+
 fixes = Table(
     "fixes",
     metadata,
