@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from simulator.servers import ServerThread
 from system.app import build_services, create_app
-from system.billing.stripe_sync import HANDLED_EVENTS
+from system.billing.stripe_events import HANDLED_EVENTS
 from system.clock import ManualClock
 from system.db.migrate import upgrade
 from system.db.tables import metadata

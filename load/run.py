@@ -132,7 +132,7 @@ def _default_kind() -> str:
 
 def register_webhook_endpoint(emulator_url: str, system_url: str) -> str:
     """Register the system's webhook URL at the emulator; the endpoint's signing secret."""
-    from system.billing.stripe_sync import HANDLED_EVENTS
+    from system.billing.stripe_events import HANDLED_EVENTS
 
     answer = httpx.post(
         f"{emulator_url}/v1/webhook_endpoints",

@@ -118,7 +118,7 @@ def build_services(
 
 async def register_webhook_endpoint(services: Services, public_url: str) -> str:
     """Register `<public_url>/webhooks/stripe` at Stripe and use the secret it returns."""
-    from system.billing.stripe_sync import HANDLED_EVENTS
+    from system.billing.stripe_events import HANDLED_EVENTS
 
     url = f"{public_url.rstrip('/')}/webhooks/stripe"
     secret = await services.stripe.register_webhook_endpoint(url, HANDLED_EVENTS)

@@ -60,7 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _register_webhook_endpoint(settings: Settings, public_url: str) -> str | None:
     """Register our webhook URL at Stripe once, before the workers start; its secret."""
-    from system.billing.stripe_sync import HANDLED_EVENTS
+    from system.billing.stripe_events import HANDLED_EVENTS
     from system.stripe_gateway import StripeGateway, StripeRejected, StripeUnavailable
 
     gateway = StripeGateway(

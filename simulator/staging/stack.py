@@ -239,7 +239,7 @@ def _processes(
 def _stripe_listen(base: str, key: str, system_url: str, emulator: Any) -> Iterator[str]:
     """The real `stripe listen` forwarding to the system; yields its signing secret."""
     from simulator.stripe_cli import StripeCLI
-    from system.billing.stripe_sync import HANDLED_EVENTS
+    from system.billing.stripe_events import HANDLED_EVENTS
 
     with StripeCLI(base, key) as cli:
         secret = cli.print_secret()

@@ -1,5 +1,6 @@
 """Billing's use cases, assembled from one context: one object per family, each in its
-own module (usage, payment methods, subscriptions, Stripe sync, grants, the account view)."""
+own module (usage, payment methods, subscriptions, Stripe sync and events, settlement,
+grants, the account view)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from system.billing.account import Account
 from system.billing.context import BillingContext
 from system.billing.grants import CreditGrants
 from system.billing.payment_methods import PaymentMethods
+from system.billing.settlement import Settlement
+from system.billing.stripe_events import StripeEvents
 from system.billing.stripe_sync import StripeSync
 from system.billing.subscriptions import Subscriptions
 from system.billing.usage import Usage
@@ -21,6 +24,8 @@ class Billing:
     payment_methods: PaymentMethods
     subscriptions: Subscriptions
     stripe_sync: StripeSync
+    stripe_events: StripeEvents
+    settlement: Settlement
     account: Account
 
     @classmethod
@@ -28,11 +33,16 @@ class Billing:
         grants = CreditGrants(context)
         sync = StripeSync(context, grants)
         account = Account(context, grants)
+        usage = Usage(context, grants)
+        subscriptions = Subscriptions(context, sync, account)
+        settlement = Settlement(context, usage, subscriptions)
         return cls(
             context=context,
-            usage=Usage(context, grants),
+            usage=usage,
             payment_methods=PaymentMethods(context, sync),
-            subscriptions=Subscriptions(context, sync, account),
+            subscriptions=subscriptions,
             stripe_sync=sync,
+            stripe_events=StripeEvents(context.stripe, sync, settlement),
+            settlement=settlement,
             account=account,
         )

@@ -1,16 +1,13 @@
 """Applying Stripe's state to ours: subscriptions, invoices, refunds and payment methods,
-from the answer of each Stripe call and again from webhooks.
+from the answer of each Stripe call and again from webhooks (`stripe_events`).
 
 Both paths are idempotent, keyed by Stripe object ids, so whichever comes second finds the
-work done. An event is a notice, not the state: its handler (one per event type, in
-`EVENT_HANDLERS`) fetches the object from Stripe as it is now and applies that, so events
-arriving late or out of order leave the same final state.
+work done.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,36 +37,6 @@ class StripeSync:
     def __init__(self, context: BillingContext, grants: CreditGrants) -> None:
         self._context = context
         self._grants = grants
-
-    async def apply_event(self, event_type: str, obj: StripeObject) -> None:
-        """Apply one verified event by its handler; an event type we do not act on is
-        acknowledged and left."""
-        handler = handler_for(event_type)
-        if handler is None:
-            log.debug("stripe event %s needs no action", event_type)
-            return
-        await handler(self, obj)
-
-    # -- event handlers: fetch the object as Stripe holds it now, and apply it ---------
-
-    async def on_subscription(self, obj: StripeObject) -> None:
-        await self.apply_subscription(await self._context.stripe.retrieve_subscription(obj["id"]))
-
-    async def on_invoice(self, obj: StripeObject) -> None:
-        await self.apply_invoice(await self._context.stripe.retrieve_invoice(obj["id"]))
-
-    async def on_refund(self, obj: StripeObject) -> None:
-        await self.apply_refund(await self._context.stripe.retrieve_charge(obj["id"]))
-
-    async def on_checkout_completed(self, obj: StripeObject) -> None:
-        sub_id = id_of(obj.get("subscription"))
-        if sub_id:
-            await self.apply_subscription(await self._context.stripe.retrieve_subscription(sub_id))
-
-    async def on_no_action(self, obj: StripeObject) -> None:
-        """Subscribed to, but our state follows from other events."""
-
-    # -- applying objects --------------------------------------------------------------
 
     async def apply_subscription(self, sub: StripeObject) -> None:
         now = self._context.clock.now()
@@ -219,41 +186,3 @@ def _invoice_row(
         "created": stamp(invoice.get("created")) or now,
         "updated_at": now,
     }
-
-
-Handler = Callable[[StripeSync, StripeObject], Awaitable[None]]
-
-# Event type (or a family, `prefix.*`, for the events `stripe listen` forwards beyond those
-# we subscribe to) -> its one handler.
-EVENT_HANDLERS: dict[str, Handler] = {
-    "customer.subscription.*": StripeSync.on_subscription,
-    "invoice.*": StripeSync.on_invoice,
-    "charge.refunded": StripeSync.on_refund,
-    "payment_method.*": StripeSync.sync_payment_method,
-    "checkout.session.completed": StripeSync.on_checkout_completed,
-    "payment_intent.succeeded": StripeSync.on_no_action,
-    "payment_intent.payment_failed": StripeSync.on_no_action,
-}
-
-
-def handler_for(event_type: str) -> Handler | None:
-    """The event type's own handler, else its family's."""
-    family = event_type.rsplit(".", 1)[0] + ".*"
-    return EVENT_HANDLERS.get(event_type) or EVENT_HANDLERS.get(family)
-
-
-# The events our webhook endpoint subscribes to at Stripe.
-HANDLED_EVENTS = [
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "invoice.finalized",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_method.attached",
-    "payment_method.detached",
-    "checkout.session.completed",
-    "charge.refunded",
-]

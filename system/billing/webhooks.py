@@ -60,7 +60,7 @@ class StripeWebhooks:
         if seen:
             self.services.metrics.webhooks.labels("duplicate").inc()
             return JSONResponse({"received": True, "duplicate": True})
-        await self.services.billing.stripe_sync.apply_event(data["type"], data["data"]["object"])
+        await self.services.billing.stripe_events.apply(data["type"], data["data"]["object"])
         async with self.services.engine.begin() as connection:
             await store.record_event(
                 connection,

@@ -1,0 +1,133 @@
+"""Settling what a crash left pending: each pending intent is finished or given up by asking
+Stripe whether it made the object (found by the intent id in its metadata), never by
+guessing. Runs from the upkeep loop, at startup, from `payment_intent.*` webhooks and as
+`rsolv-billing reconcile`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from system.billing import intents, store
+from system.billing.context import BillingContext
+from system.billing.intents import StripeIntent
+from system.billing.subscriptions import Subscriptions
+from system.billing.usage import Usage
+from system.stripe_gateway import StripeUnavailable
+
+log = logging.getLogger(__name__)
+
+# Old enough that no request can still be waiting on Stripe for it (Stripe calls time out
+# well before), so the pass never races a live request.
+SETTLE_AFTER = timedelta(seconds=60)
+FAILED_PAYMENT = frozenset({"requires_payment_method", "canceled"})
+
+
+@dataclass
+class SettlementReport:
+    """What one pass found and did; `unsettled` names what it could not settle."""
+
+    examined: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    unsettled: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def summary(self) -> str:
+        done = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items()))
+        return f"{self.examined} pending intents examined: {done or 'nothing to do'}" + (
+            f"; {len(self.unsettled)} unsettled: {', '.join(self.unsettled)}"
+            if self.unsettled
+            else ""
+        )
+
+
+class Settlement:
+    def __init__(self, context: BillingContext, usage: Usage, subscriptions: Subscriptions) -> None:
+        self._context = context
+        self._usage = usage
+        self._subscriptions = subscriptions
+
+    async def run(self, settle_after: timedelta = SETTLE_AFTER) -> SettlementReport:
+        """Settle every intent pending for longer than `settle_after`."""
+        horizon = self._context.clock.now() - settle_after
+        async with self._context.engine.connect() as connection:
+            pending = await intents.pending_since_before(connection, horizon)
+        report = SettlementReport(examined=len(pending))
+        for intent in pending:
+            try:
+                outcome = await self.settle(intent)
+            except StripeUnavailable:
+                outcome = "unsettled"
+            except Exception:  # one intent must not stop the pass
+                log.exception("settling intent %s failed", intent.id)
+                outcome = "unsettled"
+            report.count(outcome)
+            if outcome == "unsettled":
+                report.unsettled.append(intent.id)
+        if pending:
+            log.info("settlement: %s", report.summary())
+        return report
+
+    async def settle(self, intent: StripeIntent) -> str:
+        """Finish or give up one pending intent by what Stripe holds; the outcome's name."""
+        async with self._context.engine.connect() as connection:
+            customer = await store.lock_customer(connection, intent.customer_id)
+        stripe_customer = customer["stripe_customer_id"] if customer else None
+        if intent.operation == intents.FIX_CHARGE:
+            found = None
+            if stripe_customer:
+                found = _made_for(
+                    intent, await self._context.stripe.payment_intents_of(stripe_customer)
+                )
+            return await self._settle_charge(intent, found)
+        assert intent.operation == intents.SUBSCRIBE, intent.operation
+        made = None
+        if stripe_customer:
+            made = _made_for(intent, await self._context.stripe.subscriptions_of(stripe_customer))
+        if made is None:
+            return await self._abandon(intent)
+        await self._subscriptions.complete(intent, made)
+        return "succeeded"
+
+    async def on_payment_intent(self, payment: dict[str, Any]) -> None:
+        """A `payment_intent.*` webhook: settle the intent it was made for, if pending."""
+        intent_id = (payment.get("metadata") or {}).get("rsolv_intent")
+        if not intent_id:
+            return
+        async with self._context.engine.connect() as connection:
+            intent = await intents.by_id(connection, intent_id)
+        if intent is None or intent.status != intents.PENDING:
+            return
+        current = await self._context.stripe.retrieve_payment_intent(payment["id"])
+        await self._settle_charge(intent, current)
+
+    async def _settle_charge(self, intent: StripeIntent, payment: dict[str, Any] | None) -> str:
+        if payment is None:
+            return await self._abandon(intent)
+        if payment["status"] == "succeeded":
+            await self._usage.complete(intent, payment)
+            return "succeeded"
+        if payment["status"] in FAILED_PAYMENT:
+            await self._usage.fail(intent)
+            return "failed"
+        return "unsettled"  # processing, or waiting on the customer: ask again later
+
+    async def _abandon(self, intent: StripeIntent) -> str:
+        """Stripe never made it: nothing moved, and the next try starts a new attempt."""
+        async with self._context.engine.begin() as connection:
+            await intents.settle(
+                connection, intent.id, intents.ABANDONED, self._context.clock.now()
+            )
+        return "abandoned"
+
+
+def _made_for(intent: StripeIntent, objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The Stripe object made for `intent`: the one whose metadata names it."""
+    for obj in objects:
+        if (obj.get("metadata") or {}).get("rsolv_intent") == intent.id:
+            return obj
+    return None
