@@ -16,8 +16,6 @@ exits non-zero if one fails (`load/locust_summary.py`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import random
@@ -43,6 +41,7 @@ from load.locust_people import (
 from load.locust_summary import SERVER_ERROR, Entry, summarize
 from simulator.staging.behaviour import CARD_TOKENS, Action, Card, CustomerView, Kind
 from simulator.staging.profile import load as load_profile
+from simulator.stripe_emulator.signing import sign
 from system.billing.stripe_objects import LIVE_STATUSES
 
 ONBOARD = "/api/v1/customers/onboard"
@@ -359,13 +358,6 @@ class SteadyCustomer(HttpUser):
                 view.credits = body["credit_balance"]
         elif action.kind is Kind.LEAVE:
             view.observe(action, True, week)
-
-
-def sign(payload: bytes, secret: str, at: int | None = None) -> str:
-    """A `Stripe-Signature` header: t=...,v1=HMAC-SHA256(secret, f"{t}.{payload}")."""
-    t = int(time.time()) if at is None else at
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
 
 
 class WebhookStorm(HttpUser):
