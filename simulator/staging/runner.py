@@ -12,99 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from simulator.staging.behaviour import Action, Card, CustomerView, Kind
-from simulator.staging.expected import Expected
-from simulator.staging.http import Answer, CustomerClient, TransportFailure
-from simulator.staging.population import EmailKind, Person, make_population
-from simulator.staging.profile import Profile
+from simulator.staging.behaviour import Action, Card, Kind
+from simulator.staging.http import Answer, CustomerClient
+from simulator.staging.population import EmailKind, make_population
+from simulator.staging.reconcile import reconcile
+from simulator.staging.results import Lived, RunConfig, RunResult, WeekFigures
 from simulator.staging.stack import Stack, embedded
 from system.billing.stripe_objects import LIVE_STATUSES
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
-
-
-@dataclass
-class RunConfig:
-    profile: Profile
-    customers: int
-    months: int
-    seed: int
-    report_dir: Path | None = None
-    database_url: str | None = None
-    system_url: str | None = None
-    stripe_api_base: str | None = None
-    via_stripe_cli: bool = False
-    workers: int = 0  # 0: the system in a thread of this process; N: N worker processes
-    concurrency: int = 48
-    decline_all_cards: bool = False  # the emulator declines every card (a fault drill)
-    duplicate_webhooks: float = 0.0  # share of webhooks delivered twice
-    reorder_webhooks: float = 0.0  # share of webhooks swapped with the next one
-
-    @property
-    def weeks(self) -> int:
-        return max(1, round(self.months * 52 / 12))
-
-
-@dataclass
-class Lived:
-    """One customer's run: who, what it knows, what it should have, what it did."""
-
-    person: Person
-    view: CustomerView = field(default_factory=CustomerView)
-    expected: Expected = field(default_factory=Expected)
-    api_key: str | None = None
-    customer_id: str | None = None
-    signup_latency: float | None = None
-    used_trial: bool = False
-    valid_card_attempts: int = 0
-    valid_card_ok: int = 0
-    fix_requests: int = 0
-    paying_since: int | None = None  # week it first had a working card on file
-    churned_week: int | None = None
-    log: list[tuple[int, str, str]] = field(default_factory=list)  # week, action, outcome
-    disagreements: list[str] = field(default_factory=list)
-
-    def disagree(self, week: int, what: str) -> None:
-        self.disagreements.append(f"week {week}: {what}")
-
-
-@dataclass
-class WeekFigures:
-    week: int
-    at: str
-    mrr_cents: int
-    credits_outstanding: int
-    pro_subscribers: int
-    paying_customers: int
-    requests: int
-    seconds: float
-    acting_seconds: float = 0.0  # of `seconds`, customers acting (the rest: time moving)
-
-
-@dataclass
-class RunResult:
-    config: RunConfig
-    lived: list[Lived]
-    weeks: list[WeekFigures]
-    stack_notes: dict[str, Any]
-    end: datetime
-    wall_seconds: float = 0.0
-    requests: int = 0
-    webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
-    cli_responses: int = 0
-    remote: dict[str, Any] = field(default_factory=dict)  # the emulator's objects, by kind
 
 
 ProgressHook = Callable[[str, int, int], None]
@@ -118,10 +44,7 @@ class Simulation:
     def __init__(self, config: RunConfig, progress: ProgressHook | None = None) -> None:
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        self.requests = 0
-        # Requests in flight at most; a request's latency is timed from when it has a slot,
-        # so that customers waiting their turn here do not count as the system's latency.
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.requests = 0  # sent to the system, retries included
 
     # -- one customer's actions ------------------------------------------------------------
 
@@ -135,27 +58,9 @@ class Simulation:
         json: Any = None,
         params: dict[str, str] | None = None,
     ) -> Answer:
-        """One request as `who`, retried while the connection fails or the answer is 503."""
+        """One request as `who` (retried by the client)."""
         api_key = who.api_key if who else None
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self.config.concurrency))
-        for attempt in range(5):
-            self.requests += 1
-            try:
-                async with self._slots[1]:
-                    answer = await http.request(
-                        method, path, api_key=api_key, json=json, params=params
-                    )
-            except TransportFailure:
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
-                continue
-            if answer.status_code != 503 or attempt == 4:
-                return answer
-            await asyncio.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return await http.request(method, path, api_key=api_key, json=json, params=params)
 
     async def act(self, http: CustomerClient, who: Lived, action: Action, week: int) -> None:
         t = _epoch(START + week * WEEK)
@@ -326,7 +231,7 @@ class Simulation:
             originals = [w for w in lived if w.person.email_kind is not EmailKind.DUPLICATE]
             duplicates = [w for w in lived if w.person.email_kind is EmailKind.DUPLICATE]
             for week in range(cfg.weeks):
-                started, before = time.perf_counter(), self.requests
+                started, before = time.perf_counter(), http.sent
                 stack.set_system_time(START + week * WEEK)
                 for group in (originals, duplicates):
                     await asyncio.gather(*(self.customer_week(http, w, week) for w in group))
@@ -340,10 +245,17 @@ class Simulation:
                 )
                 if not await stack.wait_for_webhooks(control):
                     raise RuntimeError("webhooks were not delivered within two minutes")
-                figures.append(self._week_figures(week, target, lived, started, before))
+                figures.append(self._week_figures(week, target, lived, started, http.sent - before))
                 figures[-1].acting_seconds = acted - started
                 self.progress("weeks", week + 1, cfg.weeks)
+        self.requests += http.sent
         return figures
+
+    async def reconcile(self, result: RunResult, system_url: str) -> None:
+        """The reconciliation of the run's final books (its requests counted too)."""
+        async with CustomerClient(system_url, self.config.concurrency) as http:
+            await reconcile(result, http)
+        self.requests += http.sent
 
     async def _configure_emulator(self, control: httpx.AsyncClient, stack: Stack) -> None:
         cfg = self.config
@@ -361,7 +273,7 @@ class Simulation:
             )
 
     def _week_figures(
-        self, week: int, at: datetime, lived: list[Lived], started: float, before: int
+        self, week: int, at: datetime, lived: list[Lived], started: float, requests: int
     ) -> WeekFigures:
         t = _epoch(at)
         mrr = pro = paying = credits = 0
@@ -384,7 +296,7 @@ class Simulation:
             credits,
             pro,
             paying,
-            self.requests - before,
+            requests,
             time.perf_counter() - started,
         )
 
@@ -435,8 +347,6 @@ def fetch_remote(stack: Stack) -> dict[str, list[dict[str, Any]]]:
 
 def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResult:
     """Run the whole simulation; the result is what the report and reconciliation read."""
-    from simulator.staging.reconcile import reconcile
-
     wall = time.perf_counter()
     people = make_population(config.profile, config.customers, config.seed)
     lived = [Lived(p) for p in people]
@@ -466,16 +376,7 @@ def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResu
         with httpx.Client(timeout=60) as control:
             answer = control.get(f"{stack.stripe_api_base}/_emulator/webhooks/attempts")
             result.webhook_attempts = answer.json().get("data", [])
-        asyncio.run(reconcile(result, stack, simulation))
+        asyncio.run(simulation.reconcile(result, stack.system_url))
         result.requests = simulation.requests
     result.wall_seconds = time.perf_counter() - wall
     return result
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
