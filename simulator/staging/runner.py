@@ -21,13 +21,21 @@ from typing import Any
 
 import httpx
 
-from simulator.staging.behaviour import Action, Card, Kind
-from simulator.staging.http import Answer, CustomerClient
+from simulator.staging.actions import (
+    Applicant,
+    apply_answer,
+    apply_unsent,
+    request_count,
+    request_for,
+    signup_status,
+)
+from simulator.staging.behaviour import Action
+from simulator.staging.checks import check_answer, check_leaving, log_action
+from simulator.staging.http import CustomerClient
 from simulator.staging.population import EmailKind, make_population
 from simulator.staging.reconcile import reconcile
 from simulator.staging.results import Lived, RunConfig, RunResult, WeekFigures
 from simulator.staging.stack import Stack, embedded
-from system.billing.stripe_objects import LIVE_STATUSES
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -48,167 +56,33 @@ class Simulation:
 
     # -- one customer's actions ------------------------------------------------------------
 
-    async def _call(
-        self,
-        http: CustomerClient,
-        method: str,
-        path: str,
-        who: Lived | None,
-        *,
-        json: Any = None,
-        params: dict[str, str] | None = None,
-    ) -> Answer:
-        """One request as `who` (retried by the client)."""
-        api_key = who.api_key if who else None
-        return await http.request(method, path, api_key=api_key, json=json, params=params)
-
     async def act(self, http: CustomerClient, who: Lived, action: Action, week: int) -> None:
-        t = _epoch(START + week * WEEK)
-        model, view = who.expected, who.view
-        kind = action.kind
-        if kind is Kind.SIGNUP:
-            answer = await self._call(
-                http, "POST", "/api/v1/customers/onboard", None, json=who.person.signup_body()
+        """`action` of `who` in `week`: its requests from the journey-action table, each
+        answer applied to the customer's view and held against the billing model."""
+        if not request_count(action):
+            apply_unsent(action, who.view, week)
+            check_leaving(who, week)
+            return
+        at = _epoch(START + week * WEEK)
+        person = who.person
+        applicant = Applicant(
+            person.signup_body(), frozenset({signup_status(person)}), person.github_org
+        )
+        status = 0
+        for index in range(request_count(action)):
+            planned = request_for(action, who.view, week, applicant, index)
+            answer = await http.request(
+                planned.method,
+                planned.path,
+                api_key=who.api_key if planned.authenticated else None,
+                json=planned.json,
+                params=planned.params,
             )
-            who.signup_latency = answer.latency
-            ok = answer.status_code == 201
-            if ok:
-                body = answer.json()
-                who.api_key = body["api_key"]
-                who.customer_id = body["customer"]["id"]
-                model.signup(t)
-                view.observe(action, True, week, credits=body["customer"]["credit_balance"])
-            else:
-                view.observe(action, False, week)
-            expected = (
-                201
-                if who.person.signup_accepted
-                else (409 if who.person.email_kind is EmailKind.DUPLICATE else 422)
-            )
-            if answer.status_code != expected:
-                who.disagree(week, f"signup answered {answer.status_code}, expected {expected}")
-            who.log.append((week, "signup", str(answer.status_code)))
-        elif kind is Kind.DEPLOY_FIXES:
-            refused = 0
-            for n in range(action.count):
-                who.fix_requests += 1
-                fix_id = f"w{week}-{n}"
-                answer = await self._call(
-                    http,
-                    "POST",
-                    "/api/v1/usage/fix-deployed",
-                    who,
-                    json={
-                        "fix_id": fix_id,
-                        "repo": f"{who.person.github_org}/app",
-                        "pr_number": week * 100 + n + 1,
-                    },
-                )
-                done, charged = model.deploy(t, 1)
-                if answer.status_code == 201:
-                    body = answer.json()
-                    view.credits = body["credit_balance"]
-                    who.used_trial = True
-                    if not done or bool(body["charged"]) != bool(charged):
-                        who.disagree(
-                            week,
-                            f"fix {fix_id}: charged={body['charged']} "
-                            f"({body['amount_cents']} cents), expected "
-                            f"{'refused' if not done else 'charged' if charged else 'credit'}",
-                        )
-                else:
-                    refused += 1
-                    if done:
-                        who.disagree(
-                            week, f"fix {fix_id}: answered {answer.status_code}, expected 201"
-                        )
-            view.refused = refused
-            who.log.append((week, f"fixes x{action.count}", f"refused {refused}"))
-        elif kind is Kind.ADD_CARD:
-            answer = await self._call(
-                http,
-                "POST",
-                "/api/v1/billing/payment-methods",
-                who,
-                json={"payment_method": action.token},
-            )
-            ok = answer.status_code == 201
-            assert action.card is not None
-            if action.card is Card.VALID:
-                who.valid_card_attempts += 1
-                who.valid_card_ok += int(ok)
-            expected_ok = model.add_card(t, action.card)
-            facts: dict[str, Any] = {}
-            if ok:
-                facts["credits"] = answer.json()["credit_balance"]
-                if action.card is Card.VALID:
-                    facts["past_due"] = False
-                    facts["refused"] = 0
-                if who.paying_since is None and action.card is not Card.DECLINES:
-                    who.paying_since = week
-            view.observe(action, ok, week, **facts)
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"card {action.token}: answered {answer.status_code}, expected "
-                    f"{'201' if expected_ok else '402'}",
-                )
-            who.log.append((week, f"card {action.token}", str(answer.status_code)))
-        elif kind is Kind.SUBSCRIBE:
-            answer = await self._call(
-                http, "POST", "/api/v1/billing/subscription", who, json={"plan": "pro"}
-            )
-            ok = answer.status_code == 201
-            expected_ok = model.subscribe(t)
-            view.observe(action, ok, week)
-            if ok:
-                view.credits = answer.json()["credit_balance"]
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"subscribe answered {answer.status_code}, expected "
-                    f"{'201' if expected_ok else 'a refusal'}",
-                )
-            who.log.append((week, "subscribe pro", str(answer.status_code)))
-        elif kind is Kind.CANCEL:
-            answer = await self._call(
-                http,
-                "DELETE",
-                "/api/v1/billing/subscription",
-                who,
-                params={"at_period_end": "true" if action.at_period_end else "false"},
-            )
-            ok = answer.status_code == 200
-            expected_ok = model.cancel(t, action.at_period_end)
-            view.observe(action, ok, week)
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"cancel answered {answer.status_code}, expected "
-                    f"{'200' if expected_ok else '404'}",
-                )
-            if ok and who.churned_week is None:
-                who.churned_week = week
-            who.log.append(
-                (week, f"cancel at_period_end={action.at_period_end}", str(answer.status_code))
-            )
-        elif kind is Kind.CHECK_BILLING:
-            answer = await self._call(http, "GET", "/api/v1/billing/subscription", who)
-            if answer.status_code == 200:
-                body = answer.json()
-                sub = body.get("subscription") or {}
-                live = sub.get("status") in LIVE_STATUSES
-                view.subscribed = live
-                view.past_due = body.get("past_due_since") is not None
-                view.credits = body["credit_balance"]
-                if not live and who.churned_week is None:
-                    who.churned_week = week  # ended by dunning
-            who.log.append((week, "check billing", str(answer.status_code)))
-        elif kind is Kind.LEAVE:
-            view.observe(action, True, week)
-            if who.paying_since is not None and who.churned_week is None:
-                who.churned_week = week
-            who.log.append((week, "leave", "-"))
+            status = answer.status_code
+            body = answer.json() if status == planned.success_status else None
+            outcome = apply_answer(action, who.view, week, status, body, index)
+            check_answer(who, action, week, at, planned, answer, body, outcome)
+        log_action(who, action, week, status)
 
     async def customer_week(self, http: CustomerClient, who: Lived, week: int) -> None:
         for action in who.person.journey.next_actions(who.view, week):
