@@ -19,14 +19,12 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from simulator.servers import ServerThread
+from simulator.stack import system_in_thread
 from system.app import build_services, create_app
-from system.billing.stripe_events import HANDLED_EVENTS
 from system.clock import ManualClock
 from system.db.migrate import upgrade
 from system.db.tables import metadata
 from system.settings import Settings
-from system.stripe_gateway import StripeGateway
 from tests.support import LiveSystem, SystemUnderTest
 
 TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
@@ -147,7 +145,6 @@ def system(settings: Settings, emulator: object) -> Iterator[SystemUnderTest]:
 @pytest.fixture
 def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
     """The system under uvicorn, registered as the emulator's webhook endpoint."""
-    import asyncio
     from datetime import UTC, datetime
 
     import httpx
@@ -171,23 +168,11 @@ def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
     )
     clock = ManualClock(start)
     services = build_services(settings, clock=clock)
-    app = create_app(services=services, background_tasks=False)
-    with ServerThread(app) as server:
-        gateway = StripeGateway(key, emulator.base_url, max_network_retries=0)
-
-        async def register() -> str:
-            try:
-                url = f"{server.url}/webhooks/stripe"
-                return await gateway.register_webhook_endpoint(url, HANDLED_EVENTS)
-            finally:
-                await gateway.close()
-
-        services.stripe_webhook_secret = asyncio.run(register())
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            try:
-                yield LiveSystem(http, services, clock, client, test_clock.id, server.url)
-            finally:
-                emulator.state.faults.clear()
-                # No deliveries to a server that is about to stop.
-                for endpoint in client.v1.webhook_endpoints.list().data:
-                    client.v1.webhook_endpoints.delete(endpoint.id)
+    with system_in_thread(services) as url, httpx.Client(base_url=url, timeout=30) as http:
+        try:
+            yield LiveSystem(http, services, clock, client, test_clock.id, url)
+        finally:
+            emulator.state.faults.clear()
+            # No deliveries to a server that is about to stop.
+            for endpoint in client.v1.webhook_endpoints.list().data:
+                client.v1.webhook_endpoints.delete(endpoint.id)

@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 
-from simulator.staging.behaviour import Action, Card, CustomerView, Kind
+from simulator.staging.actions import signup_status
 from simulator.staging.population import EmailKind, Person, make_population
 from simulator.staging.profile import Profile
 
@@ -42,9 +42,7 @@ class Candidate:
         return {**self.person.signup_body(), "email": self.email}
 
     def expected_status(self) -> int:
-        if self.person.signup_accepted or self.first_of_address:
-            return 201
-        return 409 if self.person.email_kind is EmailKind.DUPLICATE else 422
+        return signup_status(self.person, self.first_of_address)
 
 
 class PersonSource:
@@ -111,31 +109,3 @@ class PersonSource:
             if candidate.person.signup_accepted:
                 return candidate
             self.answered(candidate, 0)  # never sent: its duplicate must not wait for it
-
-
-# -- what each answer of a steady customer may be -----------------------------------------
-
-
-def fix_statuses(view: CustomerView) -> set[int]:
-    """Answers a `fix-deployed` may get, from what the customer knows of itself."""
-    if view.credits > 0:
-        return {201}
-    if view.card is Card.VALID:
-        return {201}
-    return {201, 402}
-
-
-def card_statuses(action: Action) -> set[int]:
-    return {Card.VALID: {201}, Card.DECLINES: {402}, Card.FAILS: {201}}[action.card or Card.VALID]
-
-
-def subscribe_statuses(view: CustomerView) -> set[int]:
-    if view.card is Card.VALID and not view.subscribed:
-        return {201}
-    return {201, 402, 409}
-
-
-EXPECTED_FOR_KIND: dict[Kind, set[int]] = {
-    Kind.CANCEL: {200, 404},
-    Kind.CHECK_BILLING: {200},
-}

@@ -16,14 +16,13 @@ exits non-zero if one fails (`load/locust_summary.py`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import random
 import sys
 import time
 import uuid
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from locust import HttpUser, between, constant_pacing, events, task
 from locust.runners import WorkerRunner
 
-from load.locust_people import (
-    Candidate,
-    PersonSource,
-    card_statuses,
-    fix_statuses,
-    subscribe_statuses,
-)
+from load.locust_people import Candidate, PersonSource
 from load.locust_summary import SERVER_ERROR, Entry, summarize
+from simulator.staging.actions import (
+    Applicant,
+    apply_answer,
+    apply_unsent,
+    request_count,
+    request_for,
+)
 from simulator.staging.behaviour import CARD_TOKENS, Action, Card, CustomerView, Kind
 from simulator.staging.profile import load as load_profile
-from system.billing.stripe_objects import LIVE_STATUSES
+from simulator.stripe_emulator.signing import sign
 
 ONBOARD = "/api/v1/customers/onboard"
 
@@ -147,7 +147,7 @@ def client_address() -> str:
 
 
 def call(
-    user: HttpUser, method: str, path: str, name: str, expected: set[int], **kw: Any
+    user: HttpUser, method: str, path: str, name: str, expected: AbstractSet[int], **kw: Any
 ) -> tuple[int, Any]:
     """One request, its answer checked against `expected`; (status, JSON body or None)."""
     with user.client.request(method, path, name=name, catch_response=True, **kw) as answer:
@@ -269,103 +269,35 @@ class SteadyCustomer(HttpUser):
         self.week += 1
 
     def act(self, action: Action) -> None:
+        """`action` through the journey-action table, every answer checked."""
         view, week = self.view, self.week
-        if action.kind is Kind.SIGNUP:
-            status, body = onboard(self, "steady", self.candidate)
-            ok = status == 201 and body is not None
-            if ok:
-                self.key = body["api_key"]
-                view.observe(action, True, week, credits=body["customer"]["credit_balance"])
-            else:
-                view.observe(action, False, week)
+        if not request_count(action):
+            apply_unsent(action, view, week)
             return
-        assert self.key is not None
-        headers = bearer(self.key)
-        if action.kind is Kind.DEPLOY_FIXES:
-            refused = 0
-            for n in range(action.count):
-                status, body = call(
-                    self,
-                    "POST",
-                    "/api/v1/usage/fix-deployed",
-                    "steady: fix-deployed",
-                    fix_statuses(view),
-                    json={
-                        "fix_id": f"w{week}-{n}",
-                        "repo": f"{self.org}/app",
-                        "pr_number": week * 100 + n + 1,
-                    },
-                    headers=headers,
-                )
-                if status == 201 and body:
-                    view.credits = body["credit_balance"]
-                else:
-                    refused += 1
-            view.refused = refused
-        elif action.kind is Kind.ADD_CARD:
+        candidate = self.candidate
+        applicant = Applicant(candidate.body(), frozenset({candidate.expected_status()}), self.org)
+        for index in range(request_count(action)):
+            planned = request_for(action, view, week, applicant, index)
+            if planned.authenticated:
+                assert self.key is not None
+                headers = bearer(self.key)
+            else:
+                headers = {"X-Forwarded-For": client_address()}
             status, body = call(
                 self,
-                "POST",
-                "/api/v1/billing/payment-methods",
-                "steady: add card",
-                card_statuses(action),
-                json={"payment_method": action.token},
+                planned.method,
+                planned.path,
+                f"steady: {planned.name}",
+                planned.expected_statuses,
+                json=planned.json,
+                params=planned.params,
                 headers=headers,
             )
-            ok = status == 201 and body is not None
-            facts: dict[str, Any] = {}
-            if ok:
-                facts["credits"] = body["credit_balance"]
-                if action.card is Card.VALID:
-                    facts.update(past_due=False, refused=0)
-            view.observe(action, ok, week, **facts)
-        elif action.kind is Kind.SUBSCRIBE:
-            status, body = call(
-                self,
-                "POST",
-                "/api/v1/billing/subscription",
-                "steady: subscribe",
-                subscribe_statuses(view),
-                json={"plan": "pro"},
-                headers=headers,
-            )
-            view.observe(action, status == 201, week)
-            if status == 201 and body:
-                view.credits = body["credit_balance"]
-        elif action.kind is Kind.CANCEL:
-            status, _ = call(
-                self,
-                "DELETE",
-                "/api/v1/billing/subscription",
-                "steady: cancel",
-                {200, 404},
-                params={"at_period_end": "true" if action.at_period_end else "false"},
-                headers=headers,
-            )
-            view.observe(action, status == 200, week)
-        elif action.kind is Kind.CHECK_BILLING:
-            status, body = call(
-                self,
-                "GET",
-                "/api/v1/billing/subscription",
-                "steady: subscription",
-                {200},
-                headers=headers,
-            )
-            if status == 200 and body:
-                sub = body.get("subscription") or {}
-                view.subscribed = sub.get("status") in LIVE_STATUSES
-                view.past_due = body.get("past_due_since") is not None
-                view.credits = body["credit_balance"]
-        elif action.kind is Kind.LEAVE:
-            view.observe(action, True, week)
-
-
-def sign(payload: bytes, secret: str, at: int | None = None) -> str:
-    """A `Stripe-Signature` header: t=...,v1=HMAC-SHA256(secret, f"{t}.{payload}")."""
-    t = int(time.time()) if at is None else at
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+            if action.kind is Kind.SIGNUP:
+                people(self).answered(candidate, status)
+            outcome = apply_answer(action, view, week, status, body, index)
+            if outcome.api_key:
+                self.key = outcome.api_key
 
 
 class WebhookStorm(HttpUser):

@@ -130,64 +130,36 @@ def _default_kind() -> str:
     return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgresql") else "sqlite"
 
 
-def register_webhook_endpoint(emulator_url: str, system_url: str) -> str:
-    """Register the system's webhook URL at the emulator; the endpoint's signing secret."""
-    from system.billing.stripe_events import HANDLED_EVENTS
-
-    answer = httpx.post(
-        f"{emulator_url}/v1/webhook_endpoints",
-        data={"url": f"{system_url}/webhooks/stripe", "enabled_events[]": HANDLED_EVENTS},
-        headers={"Authorization": f"Bearer {STRIPE_KEY}"},
-        timeout=10,
-    )
-    answer.raise_for_status()
-    return str(answer.json()["secret"])
-
-
 @contextlib.contextmanager
 def embedded_stack(args: argparse.Namespace, workdir: Path) -> Iterator[Target]:
     """The emulator and the system (`serve --workers N`) as processes on 127.0.0.1."""
-    from load.stack import free_port, fresh_database, process
+    # imported here, not at the top: every `rsolv-billing` command imports this module
+    from load.stack import fresh_database
+    from simulator.servers import free_port
+    from simulator.stack import emulator_process, register_webhook_endpoint, system_processes
 
     database_url = args.database_url or fresh_database(args.database or _default_kind(), workdir)
-    cli = [sys.executable, "-m", "system.cli"]
     emulator_port, system_port = free_port(), free_port()
-    emulator_url = f"http://127.0.0.1:{emulator_port}"
     system_url = f"http://127.0.0.1:{system_port}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "STRIPE_API_BASE": emulator_url,
         "STRIPE_API_KEY": STRIPE_KEY,
         "SIGNUP_RATE_LIMIT": str(SIGNUP_RATE_LIMIT),
         "SIGNUP_RATE_WINDOW_SECONDS": "60",
     }
     log = workdir / "stack.log"
-    with process(
-        [*cli, "emulator", "--port", str(emulator_port), "--seed", str(args.seed)],
-        env,
-        f"{emulator_url}/_emulator/health",
-        log,
-    ):
-        secret = register_webhook_endpoint(emulator_url, system_url)
+    with emulator_process(emulator_port, env, seed=args.seed, log=log) as emulator_url:
+        env["STRIPE_API_BASE"] = emulator_url
+        secret = register_webhook_endpoint(emulator_url, STRIPE_KEY, system_url)
         # the emulator delivers a share of its events twice, as Stripe may
         httpx.post(
             f"{emulator_url}/_emulator/webhooks/faults",
             json={"duplicate_rate": 0.2, "seed": args.seed},
             timeout=10,
         ).raise_for_status()
-        serve = [
-            *cli,
-            "serve",
-            "--port",
-            str(system_port),
-            "--no-migrate",
-            "--workers",
-            str(args.server_workers),
-            "--log-level",
-            "warning",
-        ]
-        with process(serve, {**env, "STRIPE_WEBHOOK_SECRET": secret}, f"{system_url}/health", log):
+        env["STRIPE_WEBHOOK_SECRET"] = secret
+        with system_processes(system_port, args.server_workers, env, log=log):
             yield Target(
                 system_url,
                 emulator_url,
@@ -309,7 +281,7 @@ def report_figures(summary: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from load.stack import free_port
+    from simulator.servers import free_port
 
     report: Path = args.report
     report.mkdir(parents=True, exist_ok=True)

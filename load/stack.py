@@ -1,10 +1,10 @@
-"""Start the emulator and the system as real server processes on loopback, for benchmarks."""
+"""Start the emulator and the system as real server processes on loopback, for benchmarks
+(each started the one way `simulator/stack.py` has), on a fresh database."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from simulator.servers import free_port, wait_until_up
 from simulator.servers import server_process as process
+from simulator.stack import CLI, emulator_process, system_processes
 
 __all__ = ["Stack", "free_port", "fresh_database", "process", "running_stack", "wait_until_up"]
 
@@ -56,35 +57,19 @@ def running_stack(
 ) -> Iterator[Stack]:
     """The emulator and the system as separate uvicorn processes; with `stripe_worker`,
     signups leave their Stripe customer to a `stripe-worker` process (STRIPE_SYNC_MODE)."""
-    cli = [sys.executable, "-m", "system.cli"]
     emulator_port, system_port = free_port(), free_port()
-    emulator_url = f"http://127.0.0.1:{emulator_port}"
-    system_url = f"http://127.0.0.1:{system_port}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "STRIPE_API_BASE": emulator_url,
+        "STRIPE_API_BASE": f"http://127.0.0.1:{emulator_port}",
         "STRIPE_API_KEY": "sk_test_rsolv_benchmark",
         "SIGNUP_RATE_LIMIT": "0",
         "WEB_CONCURRENCY": str(workers),
         "STRIPE_SYNC_MODE": "worker" if stripe_worker else "after_response",
     }
-    serve = [*cli, "serve", "--port", str(system_port), "--no-migrate"]
     with contextlib.ExitStack() as running:
-        running.enter_context(
-            process(
-                [*cli, "emulator", "--port", str(emulator_port)],
-                env,
-                f"{emulator_url}/_emulator/health",
-            )
-        )
-        running.enter_context(
-            process(
-                [*serve, "--workers", str(workers), "--log-level", "warning"],
-                env,
-                f"{system_url}/health",
-            )
-        )
+        emulator_url = running.enter_context(emulator_process(emulator_port, env))
+        system_url = running.enter_context(system_processes(system_port, workers, env))
         if stripe_worker:
-            running.enter_context(process([*cli, "stripe-worker"], env, None))
+            running.enter_context(process([*CLI, "stripe-worker"], env, None))
         yield Stack(system_url, emulator_url, database_url)

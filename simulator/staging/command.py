@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 
 from simulator.staging.profile import load
-from simulator.staging.runner import RunConfig, simulate
+from simulator.staging.results import RunConfig
+from simulator.staging.runner import simulate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,14 @@
 """What a customer should have paid, computed independently (pure).
 
-From the journey a customer lived (its actions and their simulated times) and the pure
-billing module (catalogue, `price_of_next_fix`, periods), this replays the account: trial
-credits, the first-card bonus, fixes paid by credit or charged, Pro periods granted and
-renewed on the calendar, renewals that fail on a failing card, retries and the end of
-dunning, cancellations, credits expiring with their period. It never looks at the
-system's or Stripe's answers: the reconciliation compares its figures with theirs.
+From the journey a customer lived (its actions and their simulated times) and the price
+list alone (`system.billing.catalogue`: plan prices, credits per period, trial and card
+bonus credits), this replays the account with its own arithmetic: trial credits, the
+first-card bonus, fixes paid by credit or charged, Pro periods granted and renewed on the
+calendar, renewals that fail on a failing card, retries and the end of dunning,
+cancellations, credits expiring with their period. It shares none of the system's billing
+rules (no pricing, no periods), so a bug in them shows as a disagreement instead of being
+made on both sides; and it never looks at the system's or Stripe's answers: the
+reconciliation compares its figures with theirs.
 
 Timing, as the simulation runs it: customers act at the start of each step (a week);
 Stripe's automatic work (renewals, retries) happens at its own times in between; the
@@ -16,13 +19,12 @@ the system's books, at the end of the step in which its renewal failed.
 from __future__ import annotations
 
 import bisect
+import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from simulator.staging.behaviour import Card
-from system.billing.catalogue import CARD_BONUS_CREDITS, PLANS, PRO, TRIAL_CREDITS
-from system.billing.periods import add_months
-from system.billing.pricing import FixAction, price_of_next_fix
+from system.billing.catalogue import CARD_BONUS_CREDITS, PAYG, PLANS, PRO, TRIAL_CREDITS
 
 HOUR = 3600
 DAY = 86400
@@ -105,9 +107,9 @@ class Expected:
             self._end(sub, at)
             return
         months = 1
-        while add_months(_dt(sub.anchor), months).timestamp() <= at:
+        while months_after(sub.anchor, months) <= at:
             months += 1
-        sub.period_start, sub.period_end = at, int(add_months(_dt(sub.anchor), months).timestamp())
+        sub.period_start, sub.period_end = at, months_after(sub.anchor, months)
         self._timer(sub.period_end, "period_end", sub.number)
         sub.open_invoice = PRO.monthly_price_cents
         self._timer(at + self.settings.finalize_delay, "attempt", sub.number)
@@ -205,29 +207,30 @@ class Expected:
                 self.past_due_since is not None
                 and t - self.past_due_since > self.settings.grace_seconds
             )
-            decision = price_of_next_fix(
-                balance=self.balance,
-                plan=PLANS[self.plan],
-                has_payment_method=self.card is not None,
-                suspended=suspended,
-            )
-            if decision.action is FixAction.REFUSE or (
-                decision.action is FixAction.CHARGE and self.card is not Card.VALID
-            ):
+            if suspended or (self.balance <= 0 and self.card is not Card.VALID):
+                # refused: suspended; or no credit and no card, or a card that cannot pay
                 self.fixes_refused += 1
                 continue
-            if decision.action is FixAction.CHARGE:
-                self.charged_cents += decision.amount_cents
+            if self.balance > 0:
+                self.balance -= 1
+            else:
+                self.charged_cents += self._fix_price()
                 self.fix_charges += 1
                 charged += 1
-            else:
-                self.balance -= 1
             for grant in self.grants:
                 if not grant.expired:
                     grant.consumed += 1
             done += 1
         self.fixes_done += done
         return done, charged
+
+    def _fix_price(self) -> int:
+        """A fix with no credit left costs its plan's fix price (on the trial: PAYG's)."""
+        price = PLANS[self.plan].fix_price_cents
+        if price is None:
+            price = PAYG.fix_price_cents
+        assert price is not None
+        return price
 
     def subscribe(self, t: int) -> bool:
         self.run_until(t)
@@ -237,7 +240,7 @@ class Expected:
         if self.card is not Card.VALID:
             return False  # error_if_incomplete: nothing is created
         number = len(self.subs)
-        end = int(add_months(_dt(t), 1).timestamp())
+        end = months_after(t, 1)
         sub = Sub(number, t, t, end, open_invoice=PRO.monthly_price_cents)
         self.subs.append(sub)
         self._paid(sub)
@@ -263,5 +266,11 @@ class Expected:
         return self.subs[-1].status if self.subs else None
 
 
-def _dt(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+def months_after(epoch: int, months: int) -> int:
+    """`epoch` moved `months` calendar months on (UTC), the day of the month kept, or the
+    month's last day when it is shorter: 31 January + 1 month is 28 (or 29) February."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return int(moment.replace(year=year, month=month, day=day).timestamp())

@@ -1,4 +1,6 @@
-"""The simulated customers' HTTP client: aiohttp on a bounded pool of keep-alive connections.
+"""The simulated customers' HTTP client: aiohttp on a bounded pool of keep-alive connections,
+at most `connections` requests in flight, each retried while the connection fails or the
+system answers 503.
 
 The simulator and (embedded) the Stripe emulator share one process, so the client's own CPU
 is taken from the run: httpx's pool scans every connection per request, which made the
@@ -7,6 +9,7 @@ client most of the simulator's time at 48 connections; aiohttp does not.
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import time
 from dataclasses import dataclass
@@ -31,17 +34,26 @@ class Answer:
 
 
 class CustomerClient:
-    """`request()` against one base URL, at most `connections` at once."""
+    """`request()` against one base URL, at most `connections` at once, each tried up to
+    `attempts` times; `sent` counts every request sent, retries included."""
 
-    def __init__(self, base_url: str, connections: int, timeout: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str, connections: int, timeout: float = 60.0, attempts: int = 5
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._connections = connections
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._attempts = attempts
         self._session: aiohttp.ClientSession | None = None
+        # A request's latency is timed from when it has a slot, so that customers waiting
+        # their turn here do not count as the system's latency.
+        self._slots: asyncio.Semaphore | None = None
+        self.sent = 0
 
     async def __aenter__(self) -> CustomerClient:
         connector = aiohttp.TCPConnector(limit=self._connections)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        self._slots = asyncio.Semaphore(self._connections)
         return self
 
     async def __aexit__(
@@ -63,6 +75,33 @@ class CustomerClient:
         json: Any = None,
         params: dict[str, str] | None = None,
     ) -> Answer:
+        """The answer, once the connection held and the system did not answer 503 (or
+        the last attempt's); `TransportFailure` when the last attempt got no answer."""
+        assert self._slots is not None, "use the client as an async context manager"
+        last = self._attempts - 1
+        for attempt in range(self._attempts):
+            self.sent += 1
+            try:
+                async with self._slots:
+                    answer = await self._send(method, path, api_key, json, params)
+            except TransportFailure:
+                if attempt == last:
+                    raise
+            else:
+                if answer.status_code != 503 or attempt == last:
+                    return answer
+            await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        api_key: str | None,
+        json: Any,
+        params: dict[str, str] | None,
+    ) -> Answer:
+        """One request, once."""
         assert self._session is not None, "use the client as an async context manager"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
         started = time.perf_counter()

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.staging.http import CustomerClient
+from simulator.staging.results import Lived, RunResult
 from system.billing.stripe_objects import LIVE_STATUSES
-
-if TYPE_CHECKING:
-    from simulator.staging.runner import Lived, RunResult, Simulation
-    from simulator.staging.stack import Stack
 
 
 def group_remote(remote: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -48,14 +45,13 @@ def charged_cents(charges: list[dict[str, Any]]) -> int:
     )
 
 
-async def _system_books(
-    simulation: Simulation, http: CustomerClient, who: Lived, invoices: bool
-) -> dict[str, Any]:
-    credits = await simulation._call(http, "GET", "/api/v1/billing/credits?limit=100", who)
-    summary = await simulation._call(http, "GET", "/api/v1/billing/subscription", who)
+async def _system_books(http: CustomerClient, who: Lived, invoices: bool) -> dict[str, Any]:
+    key = who.api_key
+    credits = await http.request("GET", "/api/v1/billing/credits?limit=100", api_key=key)
+    summary = await http.request("GET", "/api/v1/billing/subscription", api_key=key)
     books: dict[str, Any] = {"credits": credits.json(), "summary": summary.json()}
     if invoices:
-        answer = await simulation._call(http, "GET", "/api/v1/billing/invoices", who)
+        answer = await http.request("GET", "/api/v1/billing/invoices", api_key=key)
         books["invoices"] = answer.json()["data"]
     return books
 
@@ -123,21 +119,21 @@ def compare(who: Lived, books: dict[str, Any], remote: dict[str, Any]) -> list[s
     return out
 
 
-async def reconcile(result: RunResult, stack: Stack, simulation: Simulation) -> None:
-    """Fill each customer's `disagreements` with what the final books disagree on."""
+async def reconcile(result: RunResult, http: CustomerClient) -> None:
+    """Fill each customer's `disagreements` with what the final books disagree on, reading
+    the system's books through `http` (an open client to the system)."""
     grouped = group_remote(result.remote)
     end = int(result.end.timestamp())
     empty: dict[str, Any] = {"charges": [], "invoices": [], "subscriptions": []}
-    async with CustomerClient(stack.system_url, result.config.concurrency) as http:
 
-        async def one(who: Lived) -> None:
-            if who.api_key is None:
-                return
-            who.expected.finish(end)
-            remote = grouped.get(who.customer_id or "", empty)
-            wants_invoices = bool(remote["invoices"] or who.expected.subs)
-            books = await _system_books(simulation, http, who, wants_invoices)
-            for problem in compare(who, books, remote):
-                who.disagreements.append(f"final: {problem}")
+    async def one(who: Lived) -> None:
+        if who.api_key is None:
+            return
+        who.expected.finish(end)
+        remote = grouped.get(who.customer_id or "", empty)
+        wants_invoices = bool(remote["invoices"] or who.expected.subs)
+        books = await _system_books(http, who, wants_invoices)
+        for problem in compare(who, books, remote):
+            who.disagreements.append(f"final: {problem}")
 
-        await asyncio.gather(*(one(w) for w in result.lived))
+    await asyncio.gather(*(one(w) for w in result.lived))

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.staging.behaviour import CARD_LAST4, Card
-
-if TYPE_CHECKING:
-    from simulator.staging.runner import Lived, RunResult, WeekFigures
+from simulator.staging.results import Lived, RunResult, WeekFigures
 
 LATENCY_TARGET_S = 5.0
 CONVERSION_TARGET = 0.20
@@ -24,10 +23,13 @@ CHURN_TARGET = 0.05
 WEEKS_PER_MONTH = 52 / 12
 
 
-def _percentile(values: list[float], q: float) -> float:
-    from simulator.staging.runner import percentile
-
-    return percentile(values, q)
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def _card_kind(charge: dict[str, Any]) -> Card | None:
@@ -89,9 +91,9 @@ def figures(
     figures_: dict[str, Any] = {
         "customers": len(lived),
         "provisioning_latency_ms": {
-            "p50": _percentile(latencies, 50) * 1000,
-            "p95": _percentile(latencies, 95) * 1000,
-            "p99": _percentile(latencies, 99) * 1000,
+            "p50": percentile(latencies, 50) * 1000,
+            "p95": percentile(latencies, 95) * 1000,
+            "p99": percentile(latencies, 99) * 1000,
             "max": max(latencies, default=0.0) * 1000,
             "target": LATENCY_TARGET_S * 1000,
             "count": len(latencies),

@@ -12,99 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from simulator.staging.behaviour import Action, Card, CustomerView, Kind
-from simulator.staging.expected import Expected
-from simulator.staging.http import Answer, CustomerClient, TransportFailure
-from simulator.staging.population import EmailKind, Person, make_population
-from simulator.staging.profile import Profile
+from simulator.staging.actions import (
+    Applicant,
+    apply_answer,
+    apply_unsent,
+    request_count,
+    request_for,
+    signup_status,
+)
+from simulator.staging.behaviour import Action
+from simulator.staging.checks import check_answer, check_leaving, log_action
+from simulator.staging.http import CustomerClient
+from simulator.staging.population import EmailKind, make_population
+from simulator.staging.reconcile import reconcile
+from simulator.staging.results import Lived, RunConfig, RunResult, WeekFigures
 from simulator.staging.stack import Stack, embedded
-from system.billing.stripe_objects import LIVE_STATUSES
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
-
-
-@dataclass
-class RunConfig:
-    profile: Profile
-    customers: int
-    months: int
-    seed: int
-    report_dir: Path | None = None
-    database_url: str | None = None
-    system_url: str | None = None
-    stripe_api_base: str | None = None
-    via_stripe_cli: bool = False
-    workers: int = 0  # 0: the system in a thread of this process; N: N worker processes
-    concurrency: int = 48
-    decline_all_cards: bool = False  # the emulator declines every card (a fault drill)
-    duplicate_webhooks: float = 0.0  # share of webhooks delivered twice
-    reorder_webhooks: float = 0.0  # share of webhooks swapped with the next one
-
-    @property
-    def weeks(self) -> int:
-        return max(1, round(self.months * 52 / 12))
-
-
-@dataclass
-class Lived:
-    """One customer's run: who, what it knows, what it should have, what it did."""
-
-    person: Person
-    view: CustomerView = field(default_factory=CustomerView)
-    expected: Expected = field(default_factory=Expected)
-    api_key: str | None = None
-    customer_id: str | None = None
-    signup_latency: float | None = None
-    used_trial: bool = False
-    valid_card_attempts: int = 0
-    valid_card_ok: int = 0
-    fix_requests: int = 0
-    paying_since: int | None = None  # week it first had a working card on file
-    churned_week: int | None = None
-    log: list[tuple[int, str, str]] = field(default_factory=list)  # week, action, outcome
-    disagreements: list[str] = field(default_factory=list)
-
-    def disagree(self, week: int, what: str) -> None:
-        self.disagreements.append(f"week {week}: {what}")
-
-
-@dataclass
-class WeekFigures:
-    week: int
-    at: str
-    mrr_cents: int
-    credits_outstanding: int
-    pro_subscribers: int
-    paying_customers: int
-    requests: int
-    seconds: float
-    acting_seconds: float = 0.0  # of `seconds`, customers acting (the rest: time moving)
-
-
-@dataclass
-class RunResult:
-    config: RunConfig
-    lived: list[Lived]
-    weeks: list[WeekFigures]
-    stack_notes: dict[str, Any]
-    end: datetime
-    wall_seconds: float = 0.0
-    requests: int = 0
-    webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
-    cli_responses: int = 0
-    remote: dict[str, Any] = field(default_factory=dict)  # the emulator's objects, by kind
 
 
 ProgressHook = Callable[[str, int, int], None]
@@ -118,192 +52,37 @@ class Simulation:
     def __init__(self, config: RunConfig, progress: ProgressHook | None = None) -> None:
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
-        self.requests = 0
-        # Requests in flight at most; a request's latency is timed from when it has a slot,
-        # so that customers waiting their turn here do not count as the system's latency.
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.requests = 0  # sent to the system, retries included
 
     # -- one customer's actions ------------------------------------------------------------
 
-    async def _call(
-        self,
-        http: CustomerClient,
-        method: str,
-        path: str,
-        who: Lived | None,
-        *,
-        json: Any = None,
-        params: dict[str, str] | None = None,
-    ) -> Answer:
-        """One request as `who`, retried while the connection fails or the answer is 503."""
-        api_key = who.api_key if who else None
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self.config.concurrency))
-        for attempt in range(5):
-            self.requests += 1
-            try:
-                async with self._slots[1]:
-                    answer = await http.request(
-                        method, path, api_key=api_key, json=json, params=params
-                    )
-            except TransportFailure:
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
-                continue
-            if answer.status_code != 503 or attempt == 4:
-                return answer
-            await asyncio.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
-
     async def act(self, http: CustomerClient, who: Lived, action: Action, week: int) -> None:
-        t = _epoch(START + week * WEEK)
-        model, view = who.expected, who.view
-        kind = action.kind
-        if kind is Kind.SIGNUP:
-            answer = await self._call(
-                http, "POST", "/api/v1/customers/onboard", None, json=who.person.signup_body()
+        """`action` of `who` in `week`: its requests from the journey-action table, each
+        answer applied to the customer's view and held against the billing model."""
+        if not request_count(action):
+            apply_unsent(action, who.view, week)
+            check_leaving(who, week)
+            return
+        at = _epoch(START + week * WEEK)
+        person = who.person
+        applicant = Applicant(
+            person.signup_body(), frozenset({signup_status(person)}), person.github_org
+        )
+        status = 0
+        for index in range(request_count(action)):
+            planned = request_for(action, who.view, week, applicant, index)
+            answer = await http.request(
+                planned.method,
+                planned.path,
+                api_key=who.api_key if planned.authenticated else None,
+                json=planned.json,
+                params=planned.params,
             )
-            who.signup_latency = answer.latency
-            ok = answer.status_code == 201
-            if ok:
-                body = answer.json()
-                who.api_key = body["api_key"]
-                who.customer_id = body["customer"]["id"]
-                model.signup(t)
-                view.observe(action, True, week, credits=body["customer"]["credit_balance"])
-            else:
-                view.observe(action, False, week)
-            expected = (
-                201
-                if who.person.signup_accepted
-                else (409 if who.person.email_kind is EmailKind.DUPLICATE else 422)
-            )
-            if answer.status_code != expected:
-                who.disagree(week, f"signup answered {answer.status_code}, expected {expected}")
-            who.log.append((week, "signup", str(answer.status_code)))
-        elif kind is Kind.DEPLOY_FIXES:
-            refused = 0
-            for n in range(action.count):
-                who.fix_requests += 1
-                fix_id = f"w{week}-{n}"
-                answer = await self._call(
-                    http,
-                    "POST",
-                    "/api/v1/usage/fix-deployed",
-                    who,
-                    json={
-                        "fix_id": fix_id,
-                        "repo": f"{who.person.github_org}/app",
-                        "pr_number": week * 100 + n + 1,
-                    },
-                )
-                done, charged = model.deploy(t, 1)
-                if answer.status_code == 201:
-                    body = answer.json()
-                    view.credits = body["credit_balance"]
-                    who.used_trial = True
-                    if not done or bool(body["charged"]) != bool(charged):
-                        who.disagree(
-                            week,
-                            f"fix {fix_id}: charged={body['charged']} "
-                            f"({body['amount_cents']} cents), expected "
-                            f"{'refused' if not done else 'charged' if charged else 'credit'}",
-                        )
-                else:
-                    refused += 1
-                    if done:
-                        who.disagree(
-                            week, f"fix {fix_id}: answered {answer.status_code}, expected 201"
-                        )
-            view.refused = refused
-            who.log.append((week, f"fixes x{action.count}", f"refused {refused}"))
-        elif kind is Kind.ADD_CARD:
-            answer = await self._call(
-                http,
-                "POST",
-                "/api/v1/billing/payment-methods",
-                who,
-                json={"payment_method": action.token},
-            )
-            ok = answer.status_code == 201
-            assert action.card is not None
-            if action.card is Card.VALID:
-                who.valid_card_attempts += 1
-                who.valid_card_ok += int(ok)
-            expected_ok = model.add_card(t, action.card)
-            facts: dict[str, Any] = {}
-            if ok:
-                facts["credits"] = answer.json()["credit_balance"]
-                if action.card is Card.VALID:
-                    facts["past_due"] = False
-                    facts["refused"] = 0
-                if who.paying_since is None and action.card is not Card.DECLINES:
-                    who.paying_since = week
-            view.observe(action, ok, week, **facts)
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"card {action.token}: answered {answer.status_code}, expected "
-                    f"{'201' if expected_ok else '402'}",
-                )
-            who.log.append((week, f"card {action.token}", str(answer.status_code)))
-        elif kind is Kind.SUBSCRIBE:
-            answer = await self._call(
-                http, "POST", "/api/v1/billing/subscription", who, json={"plan": "pro"}
-            )
-            ok = answer.status_code == 201
-            expected_ok = model.subscribe(t)
-            view.observe(action, ok, week)
-            if ok:
-                view.credits = answer.json()["credit_balance"]
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"subscribe answered {answer.status_code}, expected "
-                    f"{'201' if expected_ok else 'a refusal'}",
-                )
-            who.log.append((week, "subscribe pro", str(answer.status_code)))
-        elif kind is Kind.CANCEL:
-            answer = await self._call(
-                http,
-                "DELETE",
-                "/api/v1/billing/subscription",
-                who,
-                params={"at_period_end": "true" if action.at_period_end else "false"},
-            )
-            ok = answer.status_code == 200
-            expected_ok = model.cancel(t, action.at_period_end)
-            view.observe(action, ok, week)
-            if ok != expected_ok:
-                who.disagree(
-                    week,
-                    f"cancel answered {answer.status_code}, expected "
-                    f"{'200' if expected_ok else '404'}",
-                )
-            if ok and who.churned_week is None:
-                who.churned_week = week
-            who.log.append(
-                (week, f"cancel at_period_end={action.at_period_end}", str(answer.status_code))
-            )
-        elif kind is Kind.CHECK_BILLING:
-            answer = await self._call(http, "GET", "/api/v1/billing/subscription", who)
-            if answer.status_code == 200:
-                body = answer.json()
-                sub = body.get("subscription") or {}
-                live = sub.get("status") in LIVE_STATUSES
-                view.subscribed = live
-                view.past_due = body.get("past_due_since") is not None
-                view.credits = body["credit_balance"]
-                if not live and who.churned_week is None:
-                    who.churned_week = week  # ended by dunning
-            who.log.append((week, "check billing", str(answer.status_code)))
-        elif kind is Kind.LEAVE:
-            view.observe(action, True, week)
-            if who.paying_since is not None and who.churned_week is None:
-                who.churned_week = week
-            who.log.append((week, "leave", "-"))
+            status = answer.status_code
+            body = answer.json() if status == planned.success_status else None
+            outcome = apply_answer(action, who.view, week, status, body, index)
+            check_answer(who, action, week, at, planned, answer, body, outcome)
+        log_action(who, action, week, status)
 
     async def customer_week(self, http: CustomerClient, who: Lived, week: int) -> None:
         for action in who.person.journey.next_actions(who.view, week):
@@ -326,7 +105,7 @@ class Simulation:
             originals = [w for w in lived if w.person.email_kind is not EmailKind.DUPLICATE]
             duplicates = [w for w in lived if w.person.email_kind is EmailKind.DUPLICATE]
             for week in range(cfg.weeks):
-                started, before = time.perf_counter(), self.requests
+                started, before = time.perf_counter(), http.sent
                 stack.set_system_time(START + week * WEEK)
                 for group in (originals, duplicates):
                     await asyncio.gather(*(self.customer_week(http, w, week) for w in group))
@@ -340,10 +119,17 @@ class Simulation:
                 )
                 if not await stack.wait_for_webhooks(control):
                     raise RuntimeError("webhooks were not delivered within two minutes")
-                figures.append(self._week_figures(week, target, lived, started, before))
+                figures.append(self._week_figures(week, target, lived, started, http.sent - before))
                 figures[-1].acting_seconds = acted - started
                 self.progress("weeks", week + 1, cfg.weeks)
+        self.requests += http.sent
         return figures
+
+    async def reconcile(self, result: RunResult, system_url: str) -> None:
+        """The reconciliation of the run's final books (its requests counted too)."""
+        async with CustomerClient(system_url, self.config.concurrency) as http:
+            await reconcile(result, http)
+        self.requests += http.sent
 
     async def _configure_emulator(self, control: httpx.AsyncClient, stack: Stack) -> None:
         cfg = self.config
@@ -361,7 +147,7 @@ class Simulation:
             )
 
     def _week_figures(
-        self, week: int, at: datetime, lived: list[Lived], started: float, before: int
+        self, week: int, at: datetime, lived: list[Lived], started: float, requests: int
     ) -> WeekFigures:
         t = _epoch(at)
         mrr = pro = paying = credits = 0
@@ -384,7 +170,7 @@ class Simulation:
             credits,
             pro,
             paying,
-            self.requests - before,
+            requests,
             time.perf_counter() - started,
         )
 
@@ -435,8 +221,6 @@ def fetch_remote(stack: Stack) -> dict[str, list[dict[str, Any]]]:
 
 def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResult:
     """Run the whole simulation; the result is what the report and reconciliation read."""
-    from simulator.staging.reconcile import reconcile
-
     wall = time.perf_counter()
     people = make_population(config.profile, config.customers, config.seed)
     lived = [Lived(p) for p in people]
@@ -466,16 +250,7 @@ def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResu
         with httpx.Client(timeout=60) as control:
             answer = control.get(f"{stack.stripe_api_base}/_emulator/webhooks/attempts")
             result.webhook_attempts = answer.json().get("data", [])
-        asyncio.run(reconcile(result, stack, simulation))
+        asyncio.run(simulation.reconcile(result, stack.system_url))
         result.requests = simulation.requests
     result.wall_seconds = time.perf_counter() - wall
     return result
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]

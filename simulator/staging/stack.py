@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ from typing import Any
 
 import httpx
 
-from simulator.servers import ServerThread, free_port, server_process
+from simulator.servers import free_port
+from simulator.stack import system_in_thread, system_processes
+from system.app import build_services
 from system.clock import FileClock, ManualClock
 
 
@@ -165,28 +166,18 @@ def _settings(db_url: str, base: str, key: str, test_clock: str, **extra: Any) -
 def _threads(
     db_url: str, base: str, key: str, test_clock: str, start: datetime, emulator: Any, cli: bool
 ) -> Iterator[Stack]:
-    from system.app import build_services, create_app, register_webhook_endpoint
-
     clock = ManualClock(start)
     services = build_services(_settings(db_url, base, key, test_clock), clock=clock)
-    app = create_app(services=services, background_tasks=False)
-    with ServerThread(app) as server:
-        result = Stack(server.url, base, key, test_clock, emulator, manual_clock=clock)
+    # through `stripe listen`, the CLI's secret; else the system's own endpoint's
+    with system_in_thread(services, register_webhooks=not cli) as url:
+        result = Stack(url, base, key, test_clock, emulator, manual_clock=clock)
         result.notes["system"] = "uvicorn in a thread"
         if cli:
-            with _stripe_listen(base, key, server.url, emulator) as secret:
+            with _stripe_listen(base, key, url, emulator) as secret:
                 services.stripe_webhook_secret = secret
                 result.cli_sessions = True
                 yield result
             return
-
-        async def register() -> None:
-            try:
-                await register_webhook_endpoint(services, server.url)
-            finally:
-                await services.stripe.close()  # this loop's session; the server has its own
-
-        asyncio.run(register())
         yield result
 
 
@@ -224,11 +215,8 @@ def _processes(
             env["STRIPE_WEBHOOK_SECRET"] = stack.enter_context(
                 _stripe_listen(base, key, url, emulator)
             )
-        command = [sys.executable, "-m", "system.cli", "serve", "--port", str(port)]
-        command += ["--workers", str(workers), "--log-level", "warning", "--no-migrate"]
-        stack.enter_context(
-            server_process(command, env, f"{url}/health", log=workdir / "system.log")
-        )
+        # without a secret, `serve` registers its own endpoint (PUBLIC_URL) before it starts
+        stack.enter_context(system_processes(port, workers, env, log=workdir / "system.log"))
         result = Stack(url, base, key, test_clock, emulator, clock_file=clock_file)
         result.cli_sessions = True if cli else None
         result.notes["system"] = f"rsolv-billing serve --workers {workers}"

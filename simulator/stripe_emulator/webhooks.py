@@ -1,9 +1,9 @@
 """Signed webhook delivery to registered ``webhook_endpoints``.
 
-Owns: the ``Stripe-Signature`` scheme (:func:`sign`), the background
-:class:`Dispatcher` (one daemon thread with its own asyncio loop per emulator
-state) that POSTs every recorded event to each enabled endpoint whose
-``enabled_events`` match, and the per-endpoint delivery faults.
+Owns: the background :class:`Dispatcher` (one daemon thread with its own asyncio
+loop per emulator state) that POSTs every recorded event to each enabled endpoint
+whose ``enabled_events`` match, signed with :func:`.signing.sign` (imported here,
+so ``webhooks.sign`` still works), and the per-endpoint delivery faults.
 
 Delivery model:
 
@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import random
 import ssl
@@ -51,6 +49,7 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as HttpRoute
 
 from .clock import ManualClock
+from .signing import sign
 
 if TYPE_CHECKING:
     from .state import EmulatorState
@@ -64,14 +63,7 @@ USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 SECRET_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-# -- signing -------------------------------------------------------------------------
-
-
-def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
-    """The ``Stripe-Signature`` header value for ``payload`` (HMAC-SHA256 of ``"t.payload"``)."""
-    t = int(time.time()) if timestamp is None else int(timestamp)
-    mac = hmac.new(secret.encode(), b"%d." % t + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+# -- signing (the scheme itself: signing.py) -------------------------------------------
 
 
 def webhook_headers(payload: bytes, secret: str) -> dict[str, str]:

@@ -3,15 +3,9 @@ figures and thresholds: pure, no Locust, no server."""
 
 from __future__ import annotations
 
-from load.locust_people import (
-    PersonSource,
-    card_statuses,
-    fix_statuses,
-    subscribe_statuses,
-    tagged,
-)
+from load.locust_people import PersonSource, tagged
 from load.locust_summary import Entry, percentile, summarize, table, verdict_lines
-from simulator.staging.behaviour import Action, Card, CustomerView, Journey, Kind
+from simulator.staging.behaviour import Journey
 from simulator.staging.population import EmailKind
 from simulator.staging.profile import Profile
 
@@ -59,17 +53,6 @@ def test_a_second_signup_waits_for_the_first_and_expects_what_it_got() -> None:
     assert duplicates
     assert {c.expected_status() for c in duplicates} <= {201, 409}
     assert all(source.next_accepted().person.signup_accepted for _ in range(20))
-
-
-def test_what_each_answer_may_be() -> None:
-    view = CustomerView(credits=2)
-    assert fix_statuses(view) == {201}
-    assert fix_statuses(CustomerView(credits=0, card=Card.VALID)) == {201}
-    assert fix_statuses(CustomerView(credits=0)) == {201, 402}
-    assert card_statuses(Action(Kind.ADD_CARD, card=Card.DECLINES)) == {402}
-    assert card_statuses(Action(Kind.ADD_CARD, card=Card.FAILS)) == {201}
-    assert subscribe_statuses(CustomerView(card=Card.VALID)) == {201}
-    assert subscribe_statuses(CustomerView(card=Card.FAILS)) == {201, 402, 409}
 
 
 def entry(name: str, times: dict[int, int], failures: int = 0) -> Entry:

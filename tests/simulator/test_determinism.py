@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from simulator.staging.profile import load
 from simulator.staging.report import figures
-from simulator.staging.runner import RunConfig, simulate
+from simulator.staging.results import RunConfig
+from simulator.staging.runner import simulate
 
 
 def _run(seed: int) -> tuple[object, ...]:

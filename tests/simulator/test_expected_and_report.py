@@ -10,8 +10,8 @@ from simulator.staging.behaviour import Card
 from simulator.staging.expected import DAY, Expected
 from simulator.staging.population import make_population
 from simulator.staging.profile import Profile
-from simulator.staging.report import figures, month_of, passed
-from simulator.staging.runner import Lived, WeekFigures, percentile
+from simulator.staging.report import figures, month_of, passed, percentile
+from simulator.staging.results import Lived, WeekFigures
 from system.clock import FileClock
 
 T0 = int(datetime(2026, 1, 5, 12, tzinfo=UTC).timestamp())

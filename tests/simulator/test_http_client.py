@@ -1,4 +1,5 @@
-"""The simulated customers' HTTP client: answers read whole and timed; failures named."""
+"""The simulated customers' HTTP client: answers read whole and timed; 503s and failed
+connections retried; failures named."""
 
 from __future__ import annotations
 
@@ -46,8 +47,45 @@ def test_requests_carry_the_key_body_and_query() -> None:
 
 def test_no_server_is_a_transport_failure() -> None:
     async def call() -> None:
-        async with CustomerClient(f"http://127.0.0.1:{free_port()}", connections=1) as client:
-            await client.request("GET", "/")
+        async with CustomerClient(
+            f"http://127.0.0.1:{free_port()}", connections=1, attempts=2
+        ) as client:
+            try:
+                await client.request("GET", "/")
+            finally:
+                assert client.sent == 2  # tried again before giving up
 
     with pytest.raises(TransportFailure):
         asyncio.run(call())
+
+
+def test_a_503_is_retried_until_the_system_answers() -> None:
+    answers = [503, 503, 200]
+
+    async def flaky(request: Request) -> JSONResponse:
+        return JSONResponse({"left": len(answers) - 1}, answers.pop(0))
+
+    app = Starlette(routes=[Route("/flaky", flaky)])
+
+    async def exchange(url: str) -> tuple[int, int]:
+        async with CustomerClient(url, connections=1) as client:
+            answer = await client.request("GET", "/flaky")
+            return answer.status_code, client.sent
+
+    with ServerThread(app) as server:
+        assert asyncio.run(exchange(server.url)) == (200, 3)
+
+
+def test_the_last_attempts_503_is_the_answer() -> None:
+    async def down(request: Request) -> JSONResponse:
+        return JSONResponse({}, 503)
+
+    app = Starlette(routes=[Route("/down", down)])
+
+    async def exchange(url: str) -> tuple[int, int]:
+        async with CustomerClient(url, connections=1, attempts=2) as client:
+            answer = await client.request("GET", "/down")
+            return answer.status_code, client.sent
+
+    with ServerThread(app) as server:
+        assert asyncio.run(exchange(server.url)) == (503, 2)
