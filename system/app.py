@@ -14,6 +14,8 @@ from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -42,6 +44,7 @@ from system.http.problems import (
     Problem,
     handle_http_exception,
     handle_problem,
+    handle_unavailable,
     handle_unexpected,
 )
 from system.http.ratelimit import RateLimiter
@@ -56,6 +59,14 @@ from system.settings import Settings
 from system.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
+HEALTH_SECONDS = 2.0
+# What a database that dropped, refused or timed out raises: answered 503 with Retry-After.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    DBAPIError,  # OperationalError, InterfaceError, a connection invalidated mid-statement
+    SQLAlchemyTimeoutError,  # no pooled connection free in time
+    ConnectionError,  # the driver could not connect at all (refused, reset)
+    TimeoutError,  # connect or statement timeout
+)
 TEMPLATES = Path(__file__).parent / "web" / "templates"
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -158,11 +169,17 @@ def create_app(
     templates = Jinja2Templates(directory=str(TEMPLATES))
 
     async def health(request: Request) -> Response:
-        try:
+        """Within HEALTH_SECONDS whatever the database does; no driver text to anyone."""
+
+        async def ping() -> None:
             async with services.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as error:
-            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+
+        try:
+            await asyncio.wait_for(ping(), HEALTH_SECONDS)
+        except Exception:
+            log.warning("health check: the database did not answer", exc_info=True)
+            return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics(request: Request) -> Response:
@@ -219,6 +236,10 @@ def create_app(
         exception_handlers={
             Problem: handle_problem,
             HTTPException: handle_http_exception,
+            **dict.fromkeys(DATABASE_UNAVAILABLE, handle_unavailable),
+            # A constraint or a value the database refused is our bug, not an outage.
+            IntegrityError: handle_unexpected,
+            DataError: handle_unexpected,
             Exception: handle_unexpected,
         },
     )

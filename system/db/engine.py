@@ -88,4 +88,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     # No ping at each checkout (a round trip, a third of a signup's database time); a
     # connection that died is invalidated on its first error, and none lives past 5 min.
     kwargs.setdefault("pool_recycle", 300)
+    # A database that does not answer is a 503 in seconds, not a hang: connecting, waiting
+    # for a pooled connection and each statement are bounded.
+    kwargs.setdefault("pool_timeout", 5)
+    kwargs.setdefault("connect_args", {"timeout": 5, "command_timeout": 30})
     return create_async_engine(url, **kwargs)

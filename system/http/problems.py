@@ -66,3 +66,15 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     return Problem(500, "Internal Server Error", "An unexpected error occurred.").response(
         request.url.path
     )
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """A dependency that did not answer (the database dropped, refused or timed out): 503
+    with Retry-After, never a 500 and never the driver's words."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        "The service is briefly unavailable; please try again shortly.",
+        slug="unavailable",
+        headers={"Retry-After": "2"},
+    ).response(request.url.path)
