@@ -139,9 +139,12 @@ async def register_webhook_endpoint(services: Services, public_url: str) -> str:
 
 async def maintain(services: Services) -> dict[str, int]:
     """One pass of upkeep: complete the Stripe side of customers whose signup could not
-    reach Stripe (in worker mode, only if the worker seems away), and forget idempotent
-    answers older than their time to live."""
+    reach Stripe (in worker mode, only if the worker seems away), settle money-moving
+    intents a crash left pending, and forget idempotent answers older than their time to
+    live."""
     outcome = await services.provisioning.sync_left_behind()
+    settled = await services.billing.settlement.run()
+    outcome["intents_settled"] = len(settled.settled) - len(settled.unsettled)
     horizon = services.clock.now() - timedelta(seconds=services.settings.idempotency_ttl_seconds)
     async with services.engine.begin() as connection:
         outcome["idempotency_purged"] = await idempotency.purge_older_than(connection, horizon)
@@ -149,9 +152,14 @@ async def maintain(services: Services) -> dict[str, int]:
 
 
 async def _maintain_forever(services: Services) -> None:
+    """Upkeep now (what a crash before this start left pending is settled at once) and
+    every `stripe_sync_interval_seconds` after."""
     interval = services.settings.stripe_sync_interval_seconds
+    first = True
     while True:
-        await asyncio.sleep(interval)
+        if not first:
+            await asyncio.sleep(interval)
+        first = False
         try:
             await maintain(services)
         except Exception:  # keep going: a database blip must not end the loop

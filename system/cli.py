@@ -1,5 +1,5 @@
-"""The `rsolv-billing` command: serve, migrate, sync-stripe, stripe-worker, emulator, stack,
-simulate, load."""
+"""The `rsolv-billing` command: serve, migrate, sync-stripe, stripe-worker, reconcile,
+emulator, stack, simulate, load."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from system import cpu_priority
+from system.billing.settlement import SETTLE_AFTER, SettlementReport
 from system.settings import Settings
 
 
@@ -121,7 +122,9 @@ def cmd_stripe_worker(args: argparse.Namespace) -> int:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, stop.set)
         try:
-            return await run_worker(services.provisioning, policy, stop)
+            return await run_worker(
+                services.provisioning, policy, stop, upkeep=services.billing.settlement.run
+            )
         finally:
             await services.stripe.close()
             await services.engine.dispose()
@@ -134,6 +137,31 @@ def cmd_stripe_worker(args: argparse.Namespace) -> int:
         totals = uvloop.run(run())
     print(json.dumps(totals), flush=True)
     return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Settle the money-moving intents a crash left pending, by asking Stripe; print each,
+    and exit 1 if any could not be settled (Stripe away, a payment still processing)."""
+    from datetime import timedelta
+
+    from system.app import build_services
+
+    services = build_services(_settings(args))
+
+    async def run() -> SettlementReport:
+        try:
+            return await services.billing.settlement.run(
+                timedelta(seconds=args.settle_after_seconds)
+            )
+        finally:
+            await services.stripe.close()
+            await services.engine.dispose()
+
+    report = asyncio.run(run())
+    for line in report.lines():
+        print(line)
+    print(report.summary())
+    return 1 if report.unsettled else 0
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -230,6 +258,20 @@ def parser() -> argparse.ArgumentParser:
         help="CPU priority: idle (only CPU time the API leaves; the default), low (nice 19)",
     )
     worker.set_defaults(handler=cmd_stripe_worker)
+
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="settle charges and subscriptions a crash left pending, by asking Stripe",
+    )
+    reconcile.add_argument("--database-url")
+    reconcile.add_argument(
+        "--settle-after-seconds",
+        type=float,
+        default=SETTLE_AFTER.total_seconds(),
+        help="only intents pending longer than this (default: %(default)s, so no request "
+        "still waiting on Stripe is touched; 0 when nothing is serving)",
+    )
+    reconcile.set_defaults(handler=cmd_reconcile)
 
     emulator = sub.add_parser("emulator", help="serve the offline Stripe API emulator")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -11,6 +12,7 @@ from sqlalchemy.sql import Executable
 from starlette.testclient import TestClient
 
 from system.clock import ManualClock
+from system.db.engine import create_engine
 from system.services import Services
 
 T = TypeVar("T")
@@ -82,16 +84,18 @@ class LiveSystem:
         )
 
     def scalar(self, query: Executable) -> Any:
-        import asyncio
+        return database_scalar(self.services.settings.database_url, query)
 
-        async def run() -> Any:
-            from system.db.engine import create_engine
 
-            engine = create_engine(self.services.settings.database_url)
-            try:
-                async with engine.connect() as connection:
-                    return (await connection.execute(query)).scalar_one()
-            finally:
-                await engine.dispose()
+def database_scalar(database_url: str, query: Executable) -> Any:
+    """One value from a database, read on a connection of its own (from any thread)."""
 
-        return asyncio.run(run())
+    async def run() -> Any:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(query)).scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

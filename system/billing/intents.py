@@ -152,14 +152,14 @@ async def by_id(connection: AsyncConnection, intent_id: str) -> StripeIntent | N
     return _intent(row) if row is not None else None
 
 
-async def pending_since_before(
+async def pending_made_by(
     connection: AsyncConnection, horizon: datetime, limit: int = 500
 ) -> list[StripeIntent]:
-    """Pending intents made before `horizon`, oldest first: what a crash may have left."""
+    """Pending intents made by `horizon`, oldest first: what a crash may have left."""
     rows = (
         await connection.execute(
             select(stripe_intents)
-            .where(stripe_intents.c.status == PENDING, stripe_intents.c.created_at < horizon)
+            .where(stripe_intents.c.status == PENDING, stripe_intents.c.created_at <= horizon)
             .order_by(stripe_intents.c.created_at)
             .limit(limit)
         )

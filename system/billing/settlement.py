@@ -25,24 +25,34 @@ SETTLE_AFTER = timedelta(seconds=60)
 FAILED_PAYMENT = frozenset({"requires_payment_method", "canceled"})
 
 
+UNSETTLED = "unsettled"
+
+
 @dataclass
 class SettlementReport:
-    """What one pass found and did; `unsettled` names what it could not settle."""
+    """What one pass found (`settled`: each intent with its outcome: succeeded, failed,
+    abandoned or unsettled)."""
 
-    examined: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    unsettled: list[str] = field(default_factory=list)
+    settled: list[tuple[StripeIntent, str]] = field(default_factory=list)
 
-    def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+    @property
+    def unsettled(self) -> list[StripeIntent]:
+        return [intent for intent, outcome in self.settled if outcome == UNSETTLED]
 
     def summary(self) -> str:
-        done = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items()))
-        return f"{self.examined} pending intents examined: {done or 'nothing to do'}" + (
-            f"; {len(self.unsettled)} unsettled: {', '.join(self.unsettled)}"
-            if self.unsettled
-            else ""
-        )
+        counts: dict[str, int] = {}
+        for _, outcome in self.settled:
+            counts[outcome] = counts.get(outcome, 0) + 1
+        done = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        return f"{len(self.settled)} pending intents: {done or 'nothing to settle'}"
+
+    def lines(self) -> list[str]:
+        """One line per intent (the subject quoted: it may be a customer's own text)."""
+        return [
+            f"{intent.id} {intent.operation} customer={intent.customer_id} "
+            f"subject={intent.subject!r} -> {outcome}"
+            for intent, outcome in self.settled
+        ]
 
 
 class Settlement:
@@ -55,19 +65,17 @@ class Settlement:
         """Settle every intent pending for longer than `settle_after`."""
         horizon = self._context.clock.now() - settle_after
         async with self._context.engine.connect() as connection:
-            pending = await intents.pending_since_before(connection, horizon)
-        report = SettlementReport(examined=len(pending))
+            pending = await intents.pending_made_by(connection, horizon)
+        report = SettlementReport()
         for intent in pending:
             try:
                 outcome = await self.settle(intent)
             except StripeUnavailable:
-                outcome = "unsettled"
+                outcome = UNSETTLED
             except Exception:  # one intent must not stop the pass
                 log.exception("settling intent %s failed", intent.id)
-                outcome = "unsettled"
-            report.count(outcome)
-            if outcome == "unsettled":
-                report.unsettled.append(intent.id)
+                outcome = UNSETTLED
+            report.settled.append((intent, outcome))
         if pending:
             log.info("settlement: %s", report.summary())
         return report
@@ -114,7 +122,7 @@ class Settlement:
         if payment["status"] in FAILED_PAYMENT:
             await self._usage.fail(intent)
             return "failed"
-        return "unsettled"  # processing, or waiting on the customer: ask again later
+        return UNSETTLED  # processing, or waiting on the customer: ask again later
 
     async def _abandon(self, intent: StripeIntent) -> str:
         """Stripe never made it: nothing moved, and the next try starts a new attempt."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from system.provisioning.service import ProvisioningService
@@ -26,17 +27,31 @@ class WorkerPolicy:
     poll_seconds: float = 0.2  # how long an empty queue is left before looking again
     batch: int = 100  # queued customers taken per pass
     concurrency: int = 8  # Stripe calls in flight at once
+    upkeep_seconds: float = 30.0  # how often the other background work runs
 
 
 async def run_worker(
-    provisioning: ProvisioningService, policy: WorkerPolicy, stop: asyncio.Event
+    provisioning: ProvisioningService,
+    policy: WorkerPolicy,
+    stop: asyncio.Event,
+    upkeep: Callable[[], Awaitable[object]] | None = None,
 ) -> dict[str, int]:
     """Complete due Stripe customers until `stop` is set; the totals synced and failed.
+    `upkeep` (the settlement of intents a crash left pending) runs at the start and every
+    `upkeep_seconds`.
 
     Failures are postponed with backoff by the service; an error of the worker's own (the
     database away) is logged and the loop goes on after a pause."""
     totals = {"synced": 0, "failed": 0}
+    loop = asyncio.get_running_loop()
+    upkeep_due = loop.time()
     while not stop.is_set():
+        if upkeep is not None and loop.time() >= upkeep_due:
+            upkeep_due = loop.time() + policy.upkeep_seconds
+            try:
+                await upkeep()
+            except Exception:
+                log.exception("stripe worker upkeep failed")
         try:
             outcome = await provisioning.sync_pending(
                 limit=policy.batch, concurrency=policy.concurrency
