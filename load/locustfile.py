@@ -280,9 +280,9 @@ class SteadyCustomer(HttpUser):
             planned = request_for(action, view, week, applicant, index)
             if planned.authenticated:
                 assert self.key is not None
-                headers = bearer(self.key)
+                headers = {**planned.headers, **bearer(self.key)}
             else:
-                headers = {"X-Forwarded-For": client_address()}
+                headers = {**planned.headers, "X-Forwarded-For": client_address()}
             status, body = call(
                 self,
                 planned.method,

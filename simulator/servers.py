@@ -7,6 +7,8 @@ and the Stripe emulator on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import threading
@@ -118,3 +120,51 @@ def server_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class RestartableProcess:
+    """A server process that a fault drill may kill with SIGKILL (its whole process group:
+    uvicorn's workers too) and start again on the same command, port and log."""
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], health_url: str, log: Path | None = None
+    ) -> None:
+        self.args = args
+        self.env = env
+        self.health_url = health_url
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.kills = 0
+
+    def start(self) -> None:
+        with contextlib.ExitStack() as stack:
+            sink: Any = stack.enter_context(self.log.open("ab")) if self.log else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                self.args,
+                env=self.env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until_up(self.health_url)
+
+    def kill(self) -> None:
+        """SIGKILL, no warning: what a crash or an OOM kill does."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None

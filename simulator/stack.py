@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from simulator.servers import ServerThread, server_process
+from simulator.servers import RestartableProcess, ServerThread, server_process
 from system.app import create_app
 from system.billing.stripe_events import HANDLED_EVENTS
 from system.services import Services
@@ -55,16 +55,30 @@ def emulator_process(
 
 
 @contextlib.contextmanager
-def system_processes(
+def restartable_system(
     port: int, workers: int, env: dict[str, str], *, log: Path | None = None
-) -> Iterator[str]:
+) -> Iterator[RestartableProcess]:
     """`rsolv-billing serve --workers N` (migrations already applied) on `port` until the
-    block ends, once it answers; its URL. Its settings are `env`'s."""
+    block ends, once it answers, as a process a fault drill may kill and start again. Its
+    settings are `env`'s."""
     url = f"http://127.0.0.1:{port}"
     command = [*CLI, "serve", "--port", str(port), "--no-migrate"]
     command += ["--workers", str(workers), "--log-level", "warning"]
-    with server_process(command, env, f"{url}/health", log):
-        yield url
+    system = RestartableProcess(command, env, f"{url}/health", log)
+    system.start()
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
+@contextlib.contextmanager
+def system_processes(
+    port: int, workers: int, env: dict[str, str], *, log: Path | None = None
+) -> Iterator[str]:
+    """`restartable_system`, for a caller that only needs its URL."""
+    with restartable_system(port, workers, env, log=log):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager

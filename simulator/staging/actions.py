@@ -16,7 +16,7 @@ An action that sends nothing (LEAVE) goes through `apply_unsent` instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.staging.behaviour import Action, Card, CustomerView, Kind
@@ -51,6 +51,9 @@ class Applicant:
     signup_body: Mapping[str, str]
     signup_statuses: frozenset[int]  # what its signup may be answered
     github_org: str
+    # Sent with the signup, so that a retry (after a lost answer, or a system killed
+    # mid-request) replays the signup instead of meeting "customer exists".
+    signup_idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class PlannedRequest:
     expected_statuses: frozenset[int]
     success_status: int
     authenticated: bool  # sent with the customer's API key (every request but the signup)
+    headers: Mapping[str, str] = field(default_factory=dict)  # beyond the API key
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,11 @@ def request_for(
         expected,
         route.success_status,
         authenticated=kind is not Kind.SIGNUP,
+        headers=(
+            {"Idempotency-Key": applicant.signup_idempotency_key}
+            if kind is Kind.SIGNUP and applicant.signup_idempotency_key
+            else {}
+        ),
     )
 
 

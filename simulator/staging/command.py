@@ -42,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--duplicate-webhooks", type=float, default=0.0, metavar="RATE")
     parser.add_argument("--reorder-webhooks", type=float, default=0.0, metavar="RATE")
+    parser.add_argument(
+        "--chaos",
+        action="store_true",
+        help="fault drills from the seed: the system killed (SIGKILL) and restarted every "
+        "week, Stripe slow or failing, database connections dropped (PostgreSQL), double "
+        "clicks; what was left pending is settled, and the run must still reconcile",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
 
@@ -54,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("stripe").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     profile = load(args.profile)
+    if args.chaos and args.system_url:
+        raise SystemExit("--chaos kills the embedded system: it cannot drive --system-url")
     if args.decline_all_cards and args.stripe_api_base:
         raise SystemExit("--decline-all-cards needs the embedded (in-process) emulator")
     config = RunConfig(
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         decline_all_cards=args.decline_all_cards,
         duplicate_webhooks=args.duplicate_webhooks,
         reorder_webhooks=args.reorder_webhooks,
+        chaos=args.chaos,
     )
     console = Console()
     if args.quiet:
@@ -91,7 +101,12 @@ def run(args: argparse.Namespace) -> int:
                 config, lambda stage, done, total: progress.update(task, completed=done)
             )
     figures = report.figures(
-        result.lived, result.weeks, result.remote, result.webhook_attempts, config.months
+        result.lived,
+        result.weeks,
+        result.remote,
+        result.webhook_attempts,
+        config.months,
+        faults=result.faults,
     )
     ok = report.passed(figures)
     rate = len(result.lived) / max(result.wall_seconds, 1e-9)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -40,6 +41,8 @@ class CustomerClient:
     def __init__(
         self, base_url: str, connections: int, timeout: float = 60.0, attempts: int = 5
     ) -> None:
+        """`attempts`: tries per request, the n-th retry after 0.2 * n seconds (5: about 2 s
+        of a system away; a fault drill that restarts the system wants more)."""
         self._base_url = base_url.rstrip("/")
         self._connections = connections
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -74,6 +77,7 @@ class CustomerClient:
         api_key: str | None = None,
         json: Any = None,
         params: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """The answer, once the connection held and the system did not answer 503 (or
         the last attempt's); `TransportFailure` when the last attempt got no answer."""
@@ -83,7 +87,7 @@ class CustomerClient:
             self.sent += 1
             try:
                 async with self._slots:
-                    answer = await self._send(method, path, api_key, json, params)
+                    answer = await self._send(method, path, api_key, json, params, headers)
             except TransportFailure:
                 if attempt == last:
                     raise
@@ -100,10 +104,13 @@ class CustomerClient:
         api_key: str | None,
         json: Any,
         params: dict[str, str] | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """One request, once."""
         assert self._session is not None, "use the client as an async context manager"
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        headers = dict(extra_headers or {})
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         started = time.perf_counter()
         try:
             async with self._session.request(

@@ -48,8 +48,10 @@ def figures(
     remote: dict[str, list[dict[str, Any]]],
     webhook_attempts: list[dict[str, Any]],
     months: int,
+    faults: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the report, and the checks against the launch targets."""
+    """Every figure of the report, and the checks against the launch targets (and, after
+    fault drills, that they left nothing pending)."""
     latencies = [w.signup_latency for w in lived if w.signup_latency is not None]
     signed = [w for w in lived if w.api_key is not None]
     used_trial = [w for w in signed if w.used_trial]
@@ -136,6 +138,7 @@ def figures(
             "retries": sum(1 for a in deliveries if (a.get("attempt") or 1) > 1),
         },
         "disagreements": disagreements,
+        "faults": faults or {},
     }
     figures_["checks"] = checks(figures_)
     return figures_
@@ -166,6 +169,16 @@ def checks(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "ok": not f["disagreements"],
             "value": f"{len(f['disagreements'])} customers disagree",
         },
+        **(
+            {
+                "fault drills: every pending charge settled": {
+                    "ok": f["faults"]["unsettled_after_run"] == 0,
+                    "value": ", ".join(f"{name} {n}" for name, n in f["faults"].items()),
+                }
+            }
+            if f.get("faults")
+            else {}
+        ),
     }
 
 

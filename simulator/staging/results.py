@@ -32,6 +32,7 @@ class RunConfig:
     decline_all_cards: bool = False  # the emulator declines every card (a fault drill)
     duplicate_webhooks: float = 0.0  # share of webhooks delivered twice
     reorder_webhooks: float = 0.0  # share of webhooks swapped with the next one
+    chaos: bool = False  # fault drills: kills, slow or failing Stripe, dropped connections
 
     @property
     def weeks(self) -> int:
@@ -86,3 +87,4 @@ class RunResult:
     webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
     cli_responses: int = 0
     remote: dict[str, Any] = field(default_factory=dict)  # the emulator's objects, by kind
+    faults: dict[str, int] = field(default_factory=dict)  # what --chaos injected

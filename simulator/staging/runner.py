@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,17 @@ import httpx
 
 from simulator.staging.actions import (
     Applicant,
+    PlannedRequest,
     apply_answer,
     apply_unsent,
     request_count,
     request_for,
     signup_status,
 )
-from simulator.staging.behaviour import Action
+from simulator.staging.behaviour import Action, Kind
+from simulator.staging.chaos import ATTEMPTS_UNDER_CHAOS, Chaos
 from simulator.staging.checks import check_answer, check_leaving, log_action
-from simulator.staging.http import CustomerClient
+from simulator.staging.http import Answer, CustomerClient
 from simulator.staging.population import EmailKind, make_population
 from simulator.staging.reconcile import reconcile
 from simulator.staging.results import Lived, RunConfig, RunResult, WeekFigures
@@ -53,6 +55,7 @@ class Simulation:
         self.config = config
         self.progress = progress or (lambda stage, done, total: None)
         self.requests = 0  # sent to the system, retries included
+        self.chaos: Chaos | None = None  # the fault drills, with --chaos
 
     # -- one customer's actions ------------------------------------------------------------
 
@@ -66,23 +69,43 @@ class Simulation:
         at = _epoch(START + week * WEEK)
         person = who.person
         applicant = Applicant(
-            person.signup_body(), frozenset({signup_status(person)}), person.github_org
+            person.signup_body(),
+            frozenset({signup_status(person)}),
+            person.github_org,
+            signup_idempotency_key=f"staging-{self.config.seed}-{person.index}",
         )
         status = 0
         for index in range(request_count(action)):
             planned = request_for(action, who.view, week, applicant, index)
-            answer = await http.request(
-                planned.method,
-                planned.path,
-                api_key=who.api_key if planned.authenticated else None,
-                json=planned.json,
-                params=planned.params,
-            )
+            answer = await self._send(http, who, planned, action.kind)
             status = answer.status_code
             body = answer.json() if status == planned.success_status else None
             outcome = apply_answer(action, who.view, week, status, body, index)
             check_answer(who, action, week, at, planned, answer, body, outcome)
         log_action(who, action, week, status)
+
+    async def _send(
+        self, http: CustomerClient, who: Lived, planned: PlannedRequest, kind: Kind
+    ) -> Answer:
+        """The planned request; under --chaos sometimes clicked twice at once (no shared
+        Idempotency-Key), the answer that did what was asked being the one the customer
+        reads."""
+
+        def send() -> Awaitable[Answer]:
+            return http.request(
+                planned.method,
+                planned.path,
+                api_key=who.api_key if planned.authenticated else None,
+                json=planned.json,
+                params=planned.params,
+                headers=planned.headers,
+            )
+
+        if self.chaos is None or not self.chaos.double_click(kind):
+            return await send()
+        answers = await asyncio.gather(send(), send())
+        done = [a for a in answers if a.status_code == planned.success_status]
+        return done[0] if done else answers[0]
 
     async def customer_week(self, http: CustomerClient, who: Lived, week: int) -> None:
         for action in who.person.journey.next_actions(who.view, week):
@@ -97,8 +120,11 @@ class Simulation:
             who.expected.steps = steps
         figures: list[WeekFigures] = []
         stripe = _stripe_client(stack)
+        if cfg.chaos:
+            self.chaos = Chaos(cfg.seed, stack, cfg.database_url)
+        attempts = ATTEMPTS_UNDER_CHAOS if self.chaos else 5
         async with (
-            CustomerClient(stack.system_url, cfg.concurrency) as http,
+            CustomerClient(stack.system_url, cfg.concurrency, attempts=attempts) as http,
             httpx.AsyncClient(timeout=httpx.Timeout(60.0, pool=None)) as control,
         ):
             await self._configure_emulator(control, stack)
@@ -107,8 +133,12 @@ class Simulation:
             for week in range(cfg.weeks):
                 started, before = time.perf_counter(), http.sent
                 stack.set_system_time(START + week * WEEK)
+                if self.chaos:
+                    await self.chaos.begin_week(control)
                 for group in (originals, duplicates):
                     await asyncio.gather(*(self.customer_week(http, w, week) for w in group))
+                if self.chaos:
+                    await self.chaos.end_week(control)
                 acted = time.perf_counter()
                 target = START + (week + 1) * WEEK
                 stack.set_system_time(target)  # ours first: webhooks land at the new time
@@ -235,7 +265,8 @@ def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResu
                 workdir,
                 start=START,
                 seed=config.seed,
-                workers=config.workers,
+                # the drills kill the system: it runs as its own process
+                workers=config.workers or (1 if config.chaos else 0),
                 via_stripe_cli=config.via_stripe_cli,
                 database_url=config.database_url,
                 stripe_api_base=config.stripe_api_base,
@@ -245,7 +276,11 @@ def simulate(config: RunConfig, progress: ProgressHook | None = None) -> RunResu
         scope.enter_context(_declining_every_card(config.decline_all_cards))
         weeks = asyncio.run(simulation.run_weeks(stack, lived))
         end = START + config.weeks * WEEK
+        if simulation.chaos:
+            simulation.chaos.settle()
         result = RunResult(config, lived, weeks, dict(stack.notes), end)
+        if simulation.chaos:
+            result.faults = simulation.chaos.log.as_dict()
         result.remote = fetch_remote(stack)
         with httpx.Client(timeout=60) as control:
             answer = control.get(f"{stack.stripe_api_base}/_emulator/webhooks/attempts")

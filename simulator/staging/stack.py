@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from simulator.servers import free_port
-from simulator.stack import system_in_thread, system_processes
+from simulator.servers import RestartableProcess, free_port
+from simulator.stack import register_webhook_endpoint, restartable_system, system_in_thread
 from system.app import build_services
 from system.clock import FileClock, ManualClock
 
@@ -42,6 +42,7 @@ class Stack:
     clock_file: str | None = None
     manual_clock: ManualClock | None = None
     cli_sessions: Any = None  # the emulator's `stripe listen` sessions (via_stripe_cli)
+    system_process: RestartableProcess | None = None  # the embedded `serve`, in process mode
     notes: dict[str, Any] = field(default_factory=dict)
 
     def set_system_time(self, moment: datetime) -> None:
@@ -215,9 +216,15 @@ def _processes(
             env["STRIPE_WEBHOOK_SECRET"] = stack.enter_context(
                 _stripe_listen(base, key, url, emulator)
             )
-        # without a secret, `serve` registers its own endpoint (PUBLIC_URL) before it starts
-        stack.enter_context(system_processes(port, workers, env, log=workdir / "system.log"))
+        else:
+            # Registered once here, not by each `serve` start: a restart (a fault drill's)
+            # keeps the secret that the deliveries still in flight are signed with.
+            env["STRIPE_WEBHOOK_SECRET"] = register_webhook_endpoint(base, key, url)
+        system = stack.enter_context(
+            restartable_system(port, workers, env, log=workdir / "system.log")
+        )
         result = Stack(url, base, key, test_clock, emulator, clock_file=clock_file)
+        result.system_process = system
         result.cli_sessions = True if cli else None
         result.notes["system"] = f"rsolv-billing serve --workers {workers}"
         yield result

@@ -102,13 +102,17 @@ class Settlement:
         return "succeeded"
 
     async def on_payment_intent(self, payment: dict[str, Any]) -> None:
-        """A `payment_intent.*` webhook: settle the intent it was made for, if pending."""
+        """A `payment_intent.*` webhook: settle the intent it was made for, if it is still
+        pending after `SETTLE_AFTER` (a younger one belongs to the request that is making
+        it, which records it itself: settling it here would race that request)."""
         intent_id = (payment.get("metadata") or {}).get("rsolv_intent")
         if not intent_id:
             return
         async with self._context.engine.connect() as connection:
             intent = await intents.by_id(connection, intent_id)
         if intent is None or intent.status != intents.PENDING:
+            return
+        if self._context.clock.now() - intent.created_at < SETTLE_AFTER:
             return
         current = await self._context.stripe.retrieve_payment_intent(payment["id"])
         await self._settle_charge(intent, current)

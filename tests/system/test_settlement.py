@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from system.billing import intents
+from system.billing.settlement import SETTLE_AFTER
 from system.db.tables import fixes, stripe_intents, subscriptions
 from tests.support import SystemUnderTest
 
@@ -123,6 +124,9 @@ def test_the_payment_intent_webhook_settles_a_pending_charge(system: SystemUnder
     made = system.call(system.services.stripe.payment_intents_of, _stripe_customer(system))
     [payment] = [p for p in made if p["metadata"].get("fix_id") == "hooked"]
     events = system.services.billing.stripe_events
+    system.call(events.apply, "payment_intent.succeeded", payment)
+    assert _statuses(system) == [intents.PENDING]  # young: its own request may record it
+    system.clock.advance(seconds=SETTLE_AFTER.total_seconds())
     system.call(events.apply, "payment_intent.succeeded", payment)
     assert _statuses(system) == [intents.SUCCEEDED]
     system.call(events.apply, "payment_intent.succeeded", payment)  # a redelivery: no-op
