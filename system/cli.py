@@ -175,6 +175,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
     """The emulator (in a thread) and the app, on embedded defaults, in one process."""
     import uvicorn
 
+    from simulator.stack import register_webhook_endpoint
     from simulator.stripe_emulator.server import EmulatorServer
     from system.app import create_app
     from system.db.migrate import upgrade
@@ -183,6 +184,9 @@ def cmd_stack(args: argparse.Namespace) -> int:
         settings = _settings(args).model_copy(update={"stripe_api_base": emulator.base_url})
         upgrade(settings.database_url)
         system_url = f"http://{args.host}:{args.port}"
+        # The emulator's events reach the app, as in every other bring-up.
+        secret = register_webhook_endpoint(emulator.base_url, settings.stripe_api_key, system_url)
+        settings = settings.model_copy(update={"stripe_webhook_secret": secret})
         print(
             f"Stripe emulator: {emulator.base_url}  (stripe.api_base; any sk_test_ key)\n"
             f"System:          {system_url}  (database {settings.database_url})\n"

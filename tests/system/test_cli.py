@@ -13,7 +13,7 @@ import pytest
 
 from load.stack import free_port, wait_until_up
 from system.cli import main
-from tests.support import SystemUnderTest
+from tests.support import SystemUnderTest, eventually
 
 
 def test_migrate_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +115,22 @@ def test_stack_serves_the_emulator_and_the_system_together(tmp_path: Path) -> No
             json={"email": "stack@example.com", "name": "Stack"},
         )
         assert created.status_code == 201, created.text
+        card = httpx.post(
+            f"http://127.0.0.1:{system_port}/api/v1/billing/payment-methods",
+            json={"payment_method": "pm_card_visa"},
+            headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+            timeout=30,
+        )
+        assert card.status_code == 201, card.text
+
+        def delivered() -> list[dict[str, object]]:
+            emulator = f"http://127.0.0.1:{emulator_port}/_emulator/webhooks"
+            httpx.get(f"{emulator}/idle", params={"timeout": 10}, timeout=15)
+            attempts = httpx.get(f"{emulator}/attempts", timeout=10).json()["data"]
+            assert attempts and all(attempt["ok"] for attempt in attempts), attempts
+            return list(attempts)
+
+        eventually(delivered)  # the stack's app gets the emulator's events
     finally:
         stack.terminate()
         out, _ = stack.communicate(timeout=10)
