@@ -27,17 +27,24 @@ After every step, once the emulator has delivered every webhook, for each custom
   it was deployed;
 * at most one live subscription at Stripe; plan is "pro" exactly while there is one;
 * the system's default card is Stripe's default payment method.
+
+20 examples of up to 20 steps take about two minutes; RSOLV_STATEFUL_EXAMPLES and
+RSOLV_STATEFUL_STEPS raise them for a longer hunt. `pytest -s` prints what the examples
+went through (fix decisions, subscribe and cancel answers, subscription statuses).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import itertools
+import os
 import tempfile
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +79,14 @@ WEBHOOKS_SETTLE_SECONDS = 30.0
 
 Entry = tuple[int, str, str]  # (amount, kind, reference)
 
+# What the examples went through (printed by the test; `pytest -s` shows it).
+SEEN: Counter[str] = Counter()
+
+
+def seen(what: str) -> None:
+    event(what)
+    SEEN[what] += 1
+
 
 @dataclass
 class CustomerModel:
@@ -88,6 +103,7 @@ class CustomerModel:
     fix_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     expected_entries: list[Entry] = field(default_factory=list)
     ledger_seen_up_to: int = 0
+    stripe_customer_id: str | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -98,19 +114,25 @@ class CustomerModel:
         return {fix_id: cents for fix_id, cents in self.recorded_fixes.items() if cents}
 
 
-def read_rows(database_url: str, *queries: Any) -> list[list[Any]]:
-    """The rows of each query, on one connection of its own (from any thread)."""
-    import asyncio
+class DatabaseReader:
+    """Reads the system's database on an engine and event loop of the test's own."""
 
-    async def run() -> list[list[Any]]:
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
+    def __init__(self, database_url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._engine = create_engine(database_url)
+
+    def rows(self, *queries: Any) -> list[list[Any]]:
+        """The rows of each query, read on one connection."""
+
+        async def run() -> list[list[Any]]:
+            async with self._engine.connect() as connection:
                 return [list((await connection.execute(q)).all()) for q in queries]
-        finally:
-            await engine.dispose()
 
-    return asyncio.run(run())
+        return self._loop.run_until_complete(run())
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._engine.dispose())
+        self._loop.close()
 
 
 def signed_headers(payload: bytes, secret: str) -> dict[str, str]:
@@ -137,6 +159,8 @@ class BillingStateMachine(RuleBasedStateMachine):
         self.live: LiveSystem = self.resources.enter_context(
             running_live_system(self.database_url, self.emulator, key)
         )
+        self.database = DatabaseReader(self.database_url)
+        self.resources.callback(self.database.close)
         self.dispatcher = dispatcher_for(self.emulator.state)
         self.customers: list[CustomerModel] = []
         self.statuses: list[tuple[str, int]] = []
@@ -180,8 +204,12 @@ class BillingStateMachine(RuleBasedStateMachine):
         return dict(response.json())
 
     def stripe_customer(self, customer: CustomerModel) -> str | None:
-        query = select(customers.c.stripe_customer_id).where(customers.c.id == customer.customer_id)
-        return self.live.scalar(query)  # type: ignore[no-any-return]
+        if customer.stripe_customer_id is None:
+            query = select(customers.c.stripe_customer_id).where(
+                customers.c.id == customer.customer_id
+            )
+            [[(customer.stripe_customer_id,)]] = self.database.rows(query)
+        return customer.stripe_customer_id
 
     def stripe_subscriptions(self, customer: CustomerModel) -> list[Any]:
         stripe_id = self.stripe_customer(customer)
@@ -214,9 +242,15 @@ class BillingStateMachine(RuleBasedStateMachine):
 
     # -- rules ----------------------------------------------------------------------------
 
-    @initialize()
-    def first_signup(self) -> None:
+    @initialize(card=st.sampled_from((None, *VALID_CARDS, FAILING_CARD)), pro=st.booleans())
+    def first_signup(self, card: str | None, pro: bool) -> None:
+        """One customer to begin with, most often with a card and half the time on Pro (so
+        that more is reachable in a few steps: charges, renewals, dunning)."""
         self.sign_up()
+        if card is not None:
+            self.add_card(0, card)
+        if pro:
+            self.subscribe(0, 1)
 
     @precondition(lambda self: len(self.customers) < 2)
     @rule()
@@ -294,7 +328,7 @@ class BillingStateMachine(RuleBasedStateMachine):
         else:
             answers = self.at_once(times, "POST", path, customer, body)
         statuses = sorted(answer.status_code for answer in answers)
-        event(f"subscribe x{times}: {sorted(set(statuses))}")
+        seen(f"subscribe x{times}: {sorted(set(statuses))}")
         if already:
             assert set(statuses) == {409}, statuses
         elif token is None:
@@ -312,7 +346,7 @@ class BillingStateMachine(RuleBasedStateMachine):
         response = self.request(
             "DELETE", "/api/v1/billing/subscription", customer, {"at_period_end": at_period_end}
         )
-        event(f"cancel: {response.status_code}")
+        seen(f"cancel: {response.status_code}")
         if not live:
             assert response.status_code == 404, response.text
             return
@@ -398,13 +432,13 @@ class BillingStateMachine(RuleBasedStateMachine):
         statuses = sorted(answer.status_code for answer in answers)
         texts = [answer.text for answer in answers]
         if fix_id in customer.recorded_fixes:
-            event("fix: replayed")
+            seen("fix: replayed")
             assert set(statuses) == {200}, texts
             for answer in answers:
                 assert answer.json()["amount_cents"] == customer.recorded_fixes[fix_id]
             return
         declined = decision.action is FixAction.CHARGE and token == FAILING_CARD
-        event(f"fix: {'declined' if declined else decision.action.value} on {customer.plan}")
+        seen(f"fix: {'declined' if declined else decision.action.value} on {customer.plan}")
         if decision.action is FixAction.REFUSE or declined:
             assert set(statuses) == {402}, (decision, token, texts)
             return
@@ -440,7 +474,7 @@ class BillingStateMachine(RuleBasedStateMachine):
     def books_balance(self) -> None:
         self.settle_webhooks()
         assert all(status < 500 for _, status in self.statuses), self.statuses
-        pending = self.live.scalar(
+        [[(pending,)]] = self.database.rows(
             select(func.count())
             .select_from(stripe_intents)
             .where(stripe_intents.c.status == "pending")
@@ -459,8 +493,7 @@ class BillingStateMachine(RuleBasedStateMachine):
         self.check_subscriptions(customer)
 
     def check_ledger(self, customer: CustomerModel) -> None:
-        balance_rows, entries = read_rows(
-            self.database_url,
+        balance_rows, entries = self.database.rows(
             select(customers.c.credit_balance, customers.c.plan).where(
                 customers.c.id == customer.customer_id
             ),
@@ -507,8 +540,7 @@ class BillingStateMachine(RuleBasedStateMachine):
         assert grants == paid, (grants, paid)
 
     def check_charges(self, customer: CustomerModel) -> None:
-        fix_payments, charged_fixes = read_rows(
-            self.database_url,
+        fix_payments, charged_fixes = self.database.rows(
             select(payments.c.id, payments.c.amount, payments.c.purpose).where(
                 payments.c.customer_id == customer.customer_id
             ),
@@ -537,7 +569,7 @@ class BillingStateMachine(RuleBasedStateMachine):
         live = self.live_subscriptions(customer)
         assert len(live) <= 1, [(sub.id, sub.status) for sub in live]
         for sub in live:
-            event(f"live subscription: {sub.status}")
+            seen(f"live subscription: {sub.status}")
         stripe_id = self.stripe_customer(customer)
         if not stripe_id:
             return
@@ -553,12 +585,14 @@ class BillingStateMachine(RuleBasedStateMachine):
 def test_billing_state_machine(emulator: Any, migrated_database: str) -> None:
     BillingStateMachine.emulator = emulator
     BillingStateMachine.migrated_database = migrated_database
+    SEEN.clear()
     run_state_machine_as_test(
         BillingStateMachine,
         settings=settings(
-            max_examples=15,
-            stateful_step_count=15,
+            max_examples=int(os.environ.get("RSOLV_STATEFUL_EXAMPLES", "20")),
+            stateful_step_count=int(os.environ.get("RSOLV_STATEFUL_STEPS", "20")),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+    print(*sorted(SEEN.items()), sep="\n")
