@@ -6,9 +6,7 @@ points at PostgreSQL, a database made for this run, migrated once and truncated 
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +17,17 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from simulator.stack import system_in_thread
 from system.app import build_services, create_app
 from system.clock import ManualClock
 from system.db.migrate import upgrade
-from system.db.tables import metadata
 from system.settings import Settings
-from tests.support import LiveSystem, SystemUnderTest
+from tests.support import (
+    LiveSystem,
+    SystemUnderTest,
+    fresh_database,
+    postgres_admin,
+    running_live_system,
+)
 
 TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
 
@@ -33,26 +35,6 @@ TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
 # are shared: a first example that imports or compiles, on a busy core, failed it.
 hypothesis_settings.register_profile("rsolv", deadline=None)
 hypothesis_settings.load_profile("rsolv")
-
-
-def _postgres_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        target = make_url(url).set(drivername="postgresql")
-        connection = await asyncpg.connect(
-            host=target.host,
-            port=target.port or 5432,
-            user=target.username,
-            password=target.password,
-            database=target.database,
-        )
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
 
 
 def postgres_server() -> Iterator[str | None]:
@@ -81,13 +63,13 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     server_url = next(servers)
     if server_url and make_url(server_url).get_backend_name() == "postgresql":
         name = f"rsolv_test_{uuid.uuid4().hex[:12]}"
-        _postgres_admin(server_url, f'CREATE DATABASE "{name}"')
+        postgres_admin(server_url, f'CREATE DATABASE "{name}"')
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         try:
             upgrade(url)
             yield url
         finally:
-            _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             servers.close()
         return
     template = tmp_path_factory.mktemp("db") / "template.db"
@@ -99,14 +81,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 @pytest.fixture
 def database_url(migrated_database: str, tmp_path: Path) -> str:
     """A migrated, empty database for one test."""
-    if make_url(migrated_database).get_backend_name() == "sqlite":
-        template = Path(make_url(migrated_database).database or "")
-        copy = tmp_path / "rsolv.db"
-        shutil.copy(template, copy)
-        return f"sqlite:///{copy}"
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    _postgres_admin(migrated_database, f"TRUNCATE {tables} CASCADE")
-    return migrated_database
+    return fresh_database(migrated_database, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -145,34 +120,6 @@ def system(settings: Settings, emulator: object) -> Iterator[SystemUnderTest]:
 @pytest.fixture
 def live_system(database_url: str, emulator: Any) -> Iterator[LiveSystem]:
     """The system under uvicorn, registered as the emulator's webhook endpoint."""
-    from datetime import UTC, datetime
-
-    import httpx
-    import stripe
-
-    start = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     key = f"{TEST_STRIPE_KEY}_{uuid.uuid4().hex[:8]}"
-    client = stripe.StripeClient(
-        key, base_addresses={"api": emulator.base_url}, max_network_retries=0
-    )
-    test_clock = client.v1.test_helpers.test_clocks.create(
-        params={"frozen_time": int(start.timestamp()), "name": "features"}
-    )
-    settings = Settings(
-        database_url=database_url,
-        stripe_api_base=emulator.base_url,
-        stripe_api_key=key,
-        stripe_max_network_retries=0,
-        stripe_test_clock=test_clock.id,
-        signup_rate_limit=0,
-    )
-    clock = ManualClock(start)
-    services = build_services(settings, clock=clock)
-    with system_in_thread(services) as url, httpx.Client(base_url=url, timeout=30) as http:
-        try:
-            yield LiveSystem(http, services, clock, client, test_clock.id, url)
-        finally:
-            emulator.state.faults.clear()
-            # No deliveries to a server that is about to stop.
-            for endpoint in client.v1.webhook_endpoints.list().data:
-                client.v1.webhook_endpoints.delete(endpoint.id)
+    with running_live_system(database_url, emulator, key) as live:
+        yield live

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.sql import Executable
@@ -99,3 +102,88 @@ def database_scalar(database_url: str, query: Executable) -> Any:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+LIVE_SYSTEM_START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def running_live_system(
+    database_url: str, emulator: Any, stripe_key: str, start: datetime = LIVE_SYSTEM_START
+) -> Iterator[LiveSystem]:
+    """The system on `database_url` under uvicorn in a thread, registered as the webhook
+    endpoint of `emulator`'s account for `stripe_key` (a fresh key: a fresh account), its
+    customers on a new Stripe test clock frozen at `start`, the system's clock with it.
+    On the way out the emulator's faults are cleared and the endpoint deleted."""
+    import httpx
+    import stripe
+
+    from simulator.stack import system_in_thread
+    from system.app import build_services
+    from system.settings import Settings
+
+    client = stripe.StripeClient(
+        stripe_key, base_addresses={"api": emulator.base_url}, max_network_retries=0
+    )
+    test_clock = client.v1.test_helpers.test_clocks.create(
+        params={"frozen_time": int(start.timestamp()), "name": "features"}
+    )
+    settings = Settings(
+        database_url=database_url,
+        stripe_api_base=emulator.base_url,
+        stripe_api_key=stripe_key,
+        stripe_max_network_retries=0,
+        stripe_test_clock=test_clock.id,
+        signup_rate_limit=0,
+    )
+    clock = ManualClock(start)
+    services = build_services(settings, clock=clock)
+    with system_in_thread(services) as url, httpx.Client(base_url=url, timeout=30) as http:
+        try:
+            yield LiveSystem(http, services, clock, client, test_clock.id, url)
+        finally:
+            emulator.state.faults.clear()
+            # No deliveries to a server that is about to stop.
+            for endpoint in client.v1.webhook_endpoints.list().data:
+                client.v1.webhook_endpoints.delete(endpoint.id)
+
+
+def postgres_admin(url: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server of `url` (outside a transaction)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    async def run() -> None:
+        target = make_url(url).set(drivername="postgresql")
+        connection = await asyncpg.connect(
+            host=target.host,
+            port=target.port or 5432,
+            user=target.username,
+            password=target.password,
+            database=target.database,
+        )
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+def fresh_database(migrated_database: str, directory: Path) -> str:
+    """A migrated, empty database: a copy of the SQLite template `migrated_database` in
+    `directory`, or, on PostgreSQL, that database with every table truncated. Its URL."""
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    from system.db.tables import metadata
+
+    if make_url(migrated_database).get_backend_name() == "sqlite":
+        template = Path(make_url(migrated_database).database or "")
+        copy = directory / "rsolv.db"
+        shutil.copy(template, copy)
+        return f"sqlite:///{copy}"
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    postgres_admin(migrated_database, f"TRUNCATE {tables} CASCADE")
+    return migrated_database
