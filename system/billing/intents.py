@@ -4,7 +4,8 @@ it is made, and settled after (succeeded, failed, or abandoned when Stripe never
 The intent's id is the call's idempotency key, derived from the intent itself (customer,
 operation, subject, attempt) and hashed, so the customer's own text never reaches Stripe
 and every repeat of one intent (a double click, a retry, the settlement pass) makes one
-Stripe object. A new attempt, with a new key, starts only once the last one is settled.
+Stripe object. A new attempt, with a new key, starts only once the last one is settled
+(failed or abandoned: Stripe took no money).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from system.db.tables import stripe_intents
@@ -67,17 +68,21 @@ def _intent(row: Any) -> StripeIntent:
     )
 
 
-async def pending(
+async def latest(
     connection: AsyncConnection, customer_id: str, operation: str, subject: str
 ) -> StripeIntent | None:
+    """The last attempt at (operation, subject): pending (to be repeated, not begun again)
+    or settled (the next attempt's number follows it). One query for both questions."""
     row = (
         await connection.execute(
-            select(stripe_intents).where(
+            select(stripe_intents)
+            .where(
                 stripe_intents.c.customer_id == customer_id,
                 stripe_intents.c.operation == operation,
                 stripe_intents.c.subject == subject,
-                stripe_intents.c.status == PENDING,
             )
+            .order_by(stripe_intents.c.attempt.desc())
+            .limit(1)
         )
     ).first()
     return _intent(row) if row is not None else None
@@ -86,23 +91,17 @@ async def pending(
 async def begin(
     connection: AsyncConnection,
     customer_id: str,
-    operation: str,
-    subject: str,
     request: dict[str, Any],
     now: datetime,
+    *,
+    operation: str,
+    subject: str,
+    after: StripeIntent | None,
 ) -> StripeIntent:
-    """Record the next attempt at (operation, subject), pending. Call it with the customer
-    locked and no attempt pending (`pending`), so that attempts never race."""
-    last = (
-        await connection.execute(
-            select(func.max(stripe_intents.c.attempt)).where(
-                stripe_intents.c.customer_id == customer_id,
-                stripe_intents.c.operation == operation,
-                stripe_intents.c.subject == subject,
-            )
-        )
-    ).scalar_one_or_none()
-    attempt = int(last or 0) + 1
+    """Record the next attempt at (operation, subject), pending, `after` being the last
+    one (`latest`, settled). Call it with the customer locked, so attempts never race."""
+    assert after is None or after.status != PENDING, "repeat a pending intent instead"
+    attempt = after.attempt + 1 if after else 1
     intent = StripeIntent(
         id=intent_key(customer_id, operation, subject, attempt),
         customer_id=customer_id,

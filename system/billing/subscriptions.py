@@ -45,21 +45,21 @@ class Subscriptions:
         context = self._context
         async with context.engine.begin() as connection:
             await store.lock_customer(connection, customer_id)
-            intent = await intents.pending(connection, customer_id, intents.SUBSCRIBE, SUBJECT)
-            if intent is None:
+            intent = await intents.latest(connection, customer_id, intents.SUBSCRIBE, SUBJECT)
+            if intent is None or intent.status != intents.PENDING:
                 current = await store.current_subscription(connection, customer_id)
                 if current and current["status"] in LIVE_STATUSES:
                     raise already_subscribed()
                 if await store.default_payment_method(connection, customer_id) is None:
                     raise payment_required("Add a payment method before subscribing.")
-                request = {"plan": plan_key}
                 intent = await intents.begin(
                     connection,
                     customer_id,
-                    intents.SUBSCRIBE,
-                    SUBJECT,
-                    request,
+                    {"plan": plan_key},
                     context.clock.now(),
+                    operation=intents.SUBSCRIBE,
+                    subject=SUBJECT,
+                    after=intent,
                 )
         await self.create(intent)
         return await self._account.summary(customer_id)

@@ -59,10 +59,10 @@ class Usage:
         try:
             async with context.engine.begin() as connection:
                 customer = await self._grants.locked_with_expiry(connection, customer_id, now)
-                if done := await store.fix(connection, customer_id, fix_id):
-                    return _fix_result(done), True
-                charge = await intents.pending(connection, customer_id, intents.FIX_CHARGE, fix_id)
-                if charge is None:
+                # A charge a crash or a 503 left pending is repeated, whatever the balance
+                # now: deciding afresh could spend a credit on a fix Stripe was paid for.
+                charge = await intents.latest(connection, customer_id, intents.FIX_CHARGE, fix_id)
+                if charge is None or charge.status != intents.PENDING:
                     card = None
                     if customer["credit_balance"] <= 0:
                         card = await store.default_payment_method(connection, customer_id)
@@ -87,7 +87,13 @@ class Usage:
                         "pr_number": pr_number,
                     }
                     charge = await intents.begin(
-                        connection, customer_id, intents.FIX_CHARGE, fix_id, request, now
+                        connection,
+                        customer_id,
+                        request,
+                        now,
+                        operation=intents.FIX_CHARGE,
+                        subject=fix_id,
+                        after=charge,
                     )
         except IntegrityError:
             return await self._replay_fix(customer_id, fix_id)
