@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
@@ -34,7 +35,18 @@ TEST_STRIPE_KEY = "sk_test_rsolv_suite_0000"
 # Hypothesis's default 200 ms deadline per example is a timed assertion, and the machines
 # are shared: a first example that imports or compiles, on a busy core, failed it.
 hypothesis_settings.register_profile("rsolv", deadline=None)
-hypothesis_settings.load_profile("rsolv")
+# ci/mutation.sh: the same examples for every mutant (a fixed seed per test) and no failing
+# example carried from one mutant to the next, so the score is reproducible; no shrinking,
+# since a mutant is killed by the first failing example and shrinking one can take longer
+# than the mutant's time limit.
+hypothesis_settings.register_profile(
+    "rsolv-mutation",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+hypothesis_settings.load_profile(os.environ.get("RSOLV_HYPOTHESIS_PROFILE", "rsolv"))
 
 
 def postgres_server() -> Iterator[str | None]:

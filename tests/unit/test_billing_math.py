@@ -45,13 +45,14 @@ def test_the_period_containing_a_moment_contains_it(anchor: datetime, seconds: i
     moment = anchor + timedelta(seconds=seconds)
     start, end = period_containing(anchor, moment)
     assert start <= moment < end
+    assert timedelta(days=28) <= end - start <= timedelta(days=31)
     following_start, _ = period_containing(anchor, end)
     assert following_start == end
 
 
 def test_a_moment_before_the_anchor_has_no_period() -> None:
     anchor = datetime(2026, 1, 1, tzinfo=UTC)
-    with pytest.raises(ValueError, match="before the anchor"):
+    with pytest.raises(ValueError, match=r"^moment is before the anchor$"):
         period_containing(anchor, anchor - timedelta(seconds=1))
 
 
@@ -74,9 +75,30 @@ def test_proration_sums_to_the_difference_times_the_unused_fraction(
 
 def test_proration_rejects_a_change_outside_the_period() -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^the change must fall within a non-empty period$"):
         unused_fraction(start, start + timedelta(days=30), start + timedelta(days=31))
     assert round_cents(Fraction(-5, 2)) == -3 and round_cents(Fraction(5, 2)) == 3
+
+
+def test_round_cents_of_less_than_a_cent() -> None:
+    cases = {
+        Fraction(0): 0,
+        Fraction(1, 4): 0,
+        Fraction(1, 2): 1,
+        Fraction(3, 4): 1,
+        Fraction(-1, 4): 0,
+        Fraction(-1, 2): -1,
+        Fraction(-3, 4): -1,
+    }
+    assert {value: round_cents(value) for value in cases} == cases
+
+
+@given(st.fractions(min_value=-(10**6), max_value=10**6))
+def test_round_cents_is_the_nearest_cent_with_halves_away_from_zero(value: Fraction) -> None:
+    rounded = round_cents(value)
+    assert abs(rounded - value) <= Fraction(1, 2)
+    if abs(rounded - value) == Fraction(1, 2):
+        assert abs(rounded) > abs(value)
 
 
 def test_the_catalogue() -> None:

@@ -29,5 +29,6 @@ def test_apply_never_leaves_a_negative_balance(balance: int, amount: int) -> Non
     except InsufficientCredit as refused:
         assert balance + amount < 0
         assert (refused.balance, refused.amount) == (balance, amount)
+        assert str(refused) == f"balance {balance} cannot take {amount}"
     else:
         assert after == balance + amount >= 0
