@@ -159,3 +159,24 @@ def test_billing_needs_a_key(system: SystemUnderTest) -> None:
         ("GET", "/api/v1/billing/invoices"),
     ]:
         assert system.client.request(method, path).status_code == 401
+
+
+@pytest.mark.parametrize("fix_id", ["fix\nnewline", "fix\u0016syn", "fix\u007fdel"])
+def test_a_fix_id_with_a_control_character_never_waits_forever(
+    system: SystemUnderTest, fix_id: str
+) -> None:
+    """Issue 15: such an id needing a charge answered 503 "try again shortly" forever (it
+    went raw into the Stripe idempotency key). Now the key is a hash: the fix is charged
+    once, or the id refused with a 4xx; never a 5xx."""
+    auth = _customer(system)
+    assert _card(system, auth, "pm_card_visa").status_code == 201
+    for index in range(10):  # the trial and card-bonus credits
+        body = {"fix_id": f"credit-{index}", "repo": "acme/api", "pr_number": 1}
+        assert system.client.post("/api/v1/usage/fix-deployed", json=body, headers=auth)
+    body = {"fix_id": fix_id, "repo": "acme/api", "pr_number": 2}
+    first = system.client.post("/api/v1/usage/fix-deployed", json=body, headers=auth)
+    again = system.client.post("/api/v1/usage/fix-deployed", json=body, headers=auth)
+    assert first.status_code < 500 and again.status_code < 500, (first.text, again.text)
+    if first.status_code == 201:
+        assert first.json()["charged"] is True
+        assert again.json()["payment_intent"] == first.json()["payment_intent"]
