@@ -124,15 +124,21 @@ class Chaos:
     async def _drop(self, delay: float) -> None:
         await asyncio.sleep(delay)
         assert self._database_url is not None
-        engine = create_engine(self._database_url)
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
+        await drop_database_connections(self._database_url)
+        self.log.database_drops += 1
+
+
+async def drop_database_connections(database_url: str) -> None:
+    """Terminate every other connection to the PostgreSQL database: what a failover or a
+    restarted server does to a pool."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
-            self.log.database_drops += 1
-        finally:
-            await engine.dispose()
+            )
+    finally:
+        await engine.dispose()

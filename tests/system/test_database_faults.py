@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from simulator.staging.chaos import drop_database_connections
 from system.app import build_services, create_app
-from system.db.engine import create_engine
 from system.provisioning import api_keys
 from system.settings import Settings
 from tests.support import SystemUnderTest
@@ -44,20 +43,7 @@ def test_dropped_connections_answer_503_or_succeed(
     for _ in range(3):  # fill the pool with connections
         assert lenient.get("/api/v1/me", headers=headers).status_code == 200
 
-    async def drop_every_connection() -> None:
-        engine = create_engine(system.services.settings.database_url)
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(drop_every_connection())
+    asyncio.run(drop_database_connections(system.services.settings.database_url))
     statuses = [lenient.get("/api/v1/me", headers=headers) for _ in range(5)]
     assert all(a.status_code in (200, 503) for a in statuses), [a.text for a in statuses]
     for answer in statuses:
