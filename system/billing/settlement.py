@@ -14,7 +14,7 @@ from system.billing import intents, store
 from system.billing.context import BillingContext
 from system.billing.intents import StripeIntent
 from system.billing.subscriptions import Subscriptions
-from system.billing.usage import Usage
+from system.billing.usage import TAKEN, Usage
 from system.stripe_gateway import StripeUnavailable
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,13 @@ class Settlement:
     async def _settle_charge(self, intent: StripeIntent, payment: dict[str, Any] | None) -> str:
         if payment is None:
             return await self._abandon(intent)
-        if payment["status"] == "succeeded":
+        if payment["status"] in TAKEN:
             await self._usage.complete(intent, payment)
             return "succeeded"
         if payment["status"] in FAILED_PAYMENT:
             await self._usage.fail(intent)
             return "failed"
-        return UNSETTLED  # processing, or waiting on the customer: ask again later
+        return UNSETTLED  # waiting on the customer (requires_action): ask again later
 
     async def _abandon(self, intent: StripeIntent) -> str:
         """Stripe never made it: nothing moved, and the next try starts a new attempt."""

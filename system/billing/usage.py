@@ -32,6 +32,10 @@ from system.credits import store as credits_store
 from system.db.tables import payments
 from system.stripe_gateway import CardDeclined, StripeRejected
 
+# PaymentIntent statuses under which Stripe has the money or is collecting it (a debit
+# still `processing`): the fix is recorded as charged, as the payment's status says.
+TAKEN = frozenset({"succeeded", "processing"})
+
 
 class Usage:
     def __init__(self, context: BillingContext, grants: CreditGrants) -> None:
@@ -133,7 +137,7 @@ class Usage:
     ) -> tuple[dict[str, Any], bool]:
         """Record a charge Stripe took: the payment, the fix and its ledger entries, and the
         intent settled, in one transaction; a replay if another path recorded it first."""
-        if payment["status"] != "succeeded":
+        if payment["status"] not in TAKEN:
             raise BillingError(
                 503,
                 "Payment Pending",
