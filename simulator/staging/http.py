@@ -13,7 +13,7 @@ import asyncio
 import json as jsonlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +29,8 @@ class Answer:
     status_code: int
     body: bytes
     latency: float  # seconds from sending the request to having the whole answer
+    # An earlier attempt got no answer: it may have been done, and this one meet its effect.
+    after_lost_answer: bool = False
 
     def json(self) -> Any:
         return jsonlib.loads(self.body)
@@ -83,6 +85,7 @@ class CustomerClient:
         the last attempt's); `TransportFailure` when the last attempt got no answer."""
         assert self._slots is not None, "use the client as an async context manager"
         last = self._attempts - 1
+        lost = False
         for attempt in range(self._attempts):
             self.sent += 1
             try:
@@ -91,9 +94,10 @@ class CustomerClient:
             except TransportFailure:
                 if attempt == last:
                     raise
+                lost = True
             else:
                 if answer.status_code != 503 or attempt == last:
-                    return answer
+                    return replace(answer, after_lost_answer=lost) if lost else answer
             await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
